@@ -1,0 +1,39 @@
+# speke-keyprovider: one entry per habit. `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.13 (the Lambda runtime). pyenv's 3.13 when present, else python3.13 / python3 on PATH.
+PYTHON_BOOT ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null) $(shell command -v python3))
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 3000
+
+.PHONY: help venv run test test-unit lint bench fuzz clean
+
+help:
+	@echo "make run     - start the key provider on http://127.0.0.1:$(PORT)/copyProtection (file key home, SigV4)"
+	@echo "make test    - install everything needed and run the whole test suite"
+	@echo "make lint    - ruff + mypy"
+	@echo "make bench   - in-process benchmark and cold-start figures"
+	@echo "make fuzz    - coverage-guided fuzzing of the parser and handler"
+
+$(STAMP): requirements/runtime.txt requirements/dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/runtime.txt -r requirements/dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m speke_keyprovider.local_server --port $(PORT)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -m unit
+
+clean:
+	rm -rf $(VENV) .pytest_cache .local-state build .aws-sam

@@ -1,0 +1,679 @@
+"""Check a SPEKE v2 answer the way MediaPackage v2 would take it (contract sections 1-4).
+
+``check_response(built, status, headers, body, private_key)`` compares the answer with the request it
+answers and returns a ``Report``: every violation (each a sentence naming what is wrong and where),
+warnings (legal but unusual), one row per content key and the decoded signalling per DRM system.
+MACs are verified before anything is decrypted. Nothing here imports the provider: the checker must
+work against any SPEKE v2 key provider.
+
+Key material is only ever in ``KeyRow.key_bytes``; violation and warning texts never carry it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree.ElementTree import Element  # noqa: S405 - type only
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ._xml import (
+    ALG_AES256_CBC,
+    ALG_HMAC_SHA512,
+    ALG_RSA_OAEP_MGF1P,
+    CPIX,
+    DS,
+    ENC,
+    PSKC,
+    XmlError,
+    child,
+    children,
+    local_name,
+    parse,
+    path,
+    q,
+    text,
+)
+from .request_builder import AES128, CLEARKEY, FAIRPLAY, PLAYREADY, SYSTEM_NAMES, WIDEVINE, BuiltRequest
+from .response_reader import CEK_BYTES, CpixReadError, DeliveryKeys, content_key_value, unwrap_delivery_keys
+from .signalling import (
+    CENC_NS,
+    MSPR_NS,
+    SignallingError,
+    WrmHeader,
+    b64decode,
+    data_uri_payload,
+    parse_content_protection_data,
+    parse_hls_key_tag,
+    parse_playready_object,
+    parse_pssh,
+    parse_widevine_data,
+    parse_wrmheader,
+)
+
+KEYFORMAT = {
+    WIDEVINE: f"urn:uuid:{WIDEVINE}",
+    PLAYREADY: "com.microsoft.playready",
+    FAIRPLAY: "com.apple.streamingkeydelivery",
+    AES128: "identity",
+}
+FOURCC = {"cbcs": int.from_bytes(b"cbcs", "big"), "cenc": int.from_bytes(b"cenc", "big")}
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    kid: str
+    track_type: str
+    period_id: str | None
+    scheme: str
+    sha256_fingerprint_of_key: str | None
+    key_bytes: bytes | None
+
+    def __repr__(self) -> str:  # keep the key out of reprs and tracebacks
+        return (f"KeyRow(kid={self.kid!r}, track_type={self.track_type!r}, period_id={self.period_id!r}, "
+                f"scheme={self.scheme!r}, sha256_fingerprint_of_key={self.sha256_fingerprint_of_key!r})")
+
+
+@dataclass
+class Report:
+    violations: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    keys: list[KeyRow] = field(default_factory=list)
+    signalling: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    status: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def to_dict(self, *, show_keys: bool = False) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "status": self.status,
+            "violations": list(self.violations),
+            "warnings": list(self.warnings),
+            "keys": [
+                {"kid": k.kid, "track_type": k.track_type, "period_id": k.period_id, "scheme": k.scheme,
+                 "key_sha256": k.sha256_fingerprint_of_key}
+                | ({"key_hex": k.key_bytes.hex() if k.key_bytes else None,
+                    "key_base64": base64.b64encode(k.key_bytes).decode() if k.key_bytes else None}
+                   if show_keys else {})
+                for k in self.keys
+            ],
+            "signalling": self.signalling,
+        }
+
+
+def check_response(
+    built: BuiltRequest,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    private_key: rsa.RSAPrivateKey | None = None,
+) -> Report:
+    report = Report(status=status)
+    _Checker(built, report, private_key).run(status, headers, body)
+    return report
+
+
+def _snippet(body: bytes) -> str:
+    shown = body[:200].decode("utf-8", "replace").replace("\n", " ").strip()
+    return shown + ("..." if len(body) > 200 else "")
+
+
+def _canon(element: Element | None) -> list[tuple[str, tuple[tuple[str, str], ...], tuple[Any, ...]]]:
+    """Order-insensitive canonical form of a list element's children (tag, attributes, sub-elements)."""
+    if element is None:
+        return []
+
+    def one(e: Element) -> tuple[str, tuple[tuple[str, str], ...], tuple[Any, ...]]:
+        return (e.tag, tuple(sorted(e.attrib.items())), tuple(sorted(one(c) for c in e)))
+
+    return sorted(one(e) for e in element)
+
+
+class _Checker:
+    def __init__(self, built: BuiltRequest, report: Report, private_key: rsa.RSAPrivateKey | None) -> None:
+        self.built = built
+        self.report = report
+        self.private_key = private_key
+        self.request = parse(built.xml)
+
+    def fail(self, message: str) -> None:
+        if message not in self.report.violations:
+            self.report.violations.append(message)
+
+    def warn(self, message: str) -> None:
+        if message not in self.report.warnings:
+            self.report.warnings.append(message)
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def run(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        lower = {k.lower(): v for k, v in headers.items()}
+        if status != 200:
+            self.fail(f"HTTP status {status}, expected 200 (body: {_snippet(body)!r})")
+            return
+        content_type = lower.get("content-type")
+        if content_type is None:
+            self.fail("Content-Type header missing, expected application/xml")
+        else:
+            media, *params = (p.strip().lower() for p in content_type.split(";"))
+            if media != "application/xml":
+                self.fail(f"Content-Type is {content_type!r}, expected application/xml")
+            for param in params:
+                name, _, value = param.partition("=")
+                if name.strip() == "charset" and value.strip().strip('"') != "utf-8":
+                    self.fail(f"Content-Type charset is {value.strip()!r}, expected utf-8")
+        version = lower.get("x-speke-version")
+        if version is None:
+            self.fail("X-Speke-Version header missing, expected 2.0")
+        elif version.strip() != "2.0":
+            self.fail(f"X-Speke-Version is {version!r}, expected 2.0 (the request's, echoed)")
+        if not lower.get("x-speke-user-agent", "").strip():
+            self.fail("X-Speke-User-Agent header missing")
+        try:
+            root = parse(body)
+        except XmlError as exc:
+            self.fail(f"body is not a CPIX document: {exc} (body: {_snippet(body)!r})")
+            return
+        if root.tag != q(CPIX, "CPIX"):
+            self.fail(f"root element is {root.tag!r}, expected cpix:CPIX")
+            return
+        self.document(root)
+
+    # -- document --------------------------------------------------------------------------------
+
+    def document(self, root: Element) -> None:
+        built = self.built
+        if root.get("contentId") != built.content_id:
+            self.fail(f"CPIX@contentId is {root.get('contentId')!r}, expected {built.content_id!r}")
+        if root.get("version") != self.request.get("version"):
+            self.fail(f"CPIX@version is {root.get('version')!r}, expected {self.request.get('version')!r}")
+        for name in ("ContentKeyList", "DRMSystemList", "ContentKeyUsageRuleList"):
+            count = len(children(root, CPIX, name))
+            if count != 1:
+                self.fail(f"{name} appears {count} times, expected once")
+        delivery = self.delivery(root)
+        self.content_keys(root, delivery)
+        self.drm_systems(root)
+        self.echoed(root, "ContentKeyPeriodList", "ContentKeyPeriod", "key periods")
+        self.echoed(root, "ContentKeyUsageRuleList", "ContentKeyUsageRule", "encryption contract")
+
+    def echoed(self, root: Element, list_name: str, item_name: str, what: str) -> None:
+        asked = child(self.request, CPIX, list_name)
+        got = child(root, CPIX, list_name)
+        if asked is None:
+            return
+        if got is None:
+            self.fail(f"{list_name} missing: the {what} must be echoed")
+            return
+        n_asked, n_got = len(children(asked, CPIX, item_name)), len(children(got, CPIX, item_name))
+        if n_asked != n_got:
+            self.fail(f"{list_name} has {n_got} {item_name}, the request had {n_asked}")
+        if _canon(asked) != _canon(got):
+            self.fail(f"{list_name} differs from the request: the {what} must be echoed unchanged")
+
+    # -- keys ------------------------------------------------------------------------------------
+
+    def delivery(self, root: Element) -> DeliveryKeys | None:
+        built = self.built
+        got = child(root, CPIX, "DeliveryDataList")
+        if not built.encrypted:
+            if got is not None:
+                self.fail("DeliveryDataList in the answer to a request without one")
+            return None
+        plain = [e for e in root.iter(q(PSKC, "PlainValue"))]
+        if plain:
+            self.fail(f"{len(plain)} PlainValue element(s) in an answer that must carry encrypted keys only")
+        if got is None:
+            self.fail("DeliveryDataList missing: the request asked for encrypted content keys")
+            return None
+        asked_dd = path(self.request, (CPIX, "DeliveryDataList"), (CPIX, "DeliveryData"))
+        cert = text(path(asked_dd, (CPIX, "DeliveryKey"), (DS, "X509Data"), (DS, "X509Certificate")))
+        match = None
+        for dd in children(got, CPIX, "DeliveryData"):
+            echoed = text(path(dd, (CPIX, "DeliveryKey"), (DS, "X509Data"), (DS, "X509Certificate")))
+            if "".join(echoed.split()) == "".join(cert.split()):
+                match = dd
+        if match is None:
+            self.fail("no DeliveryData echoes the request's DeliveryKey certificate")
+            return None
+        if asked_dd is not None and match.get("id") != asked_dd.get("id"):
+            self.fail(f"DeliveryData@id is {match.get('id')!r}, expected {asked_dd.get('id')!r}")
+        self.delivery_shape(match)
+        if self.private_key is None:
+            self.warn("no private key given: content keys checked for shape only, not decrypted")
+            return None
+        try:
+            return unwrap_delivery_keys(root, self.private_key)
+        except CpixReadError as exc:
+            self.fail(f"DeliveryData: {exc}")
+            return None
+
+    def delivery_shape(self, dd: Element) -> None:
+        document_key = child(dd, CPIX, "DocumentKey")
+        if document_key is None:
+            self.fail("DeliveryData has no DocumentKey")
+        else:
+            if document_key.get("Algorithm") != ALG_AES256_CBC:
+                self.fail(f"DocumentKey@Algorithm is {document_key.get('Algorithm')!r}, expected {ALG_AES256_CBC}")
+            self.rsa_value(path(document_key, (CPIX, "Data"), (PSKC, "Secret"), (PSKC, "EncryptedValue")),
+                           "DocumentKey")
+        mac = child(dd, CPIX, "MACMethod")
+        if mac is None:
+            self.fail("DeliveryData has no MACMethod")
+            return
+        if mac.get("Algorithm") != ALG_HMAC_SHA512:
+            self.fail(f"MACMethod@Algorithm is {mac.get('Algorithm')!r}, expected {ALG_HMAC_SHA512}")
+        aws = path(mac, (CPIX, "Key"), (PSKC, "EncryptedValue"))
+        if aws is not None:
+            self.rsa_value(aws, "MACMethod key")
+        elif child(child(mac, CPIX, "Key"), ENC, "CipherData") is not None:
+            self.warn("MAC key is in the DASH-IF vectors' form (cpix:Key/enc:*), not AWS's cpix:Key/pskc:EncryptedValue")
+            self.rsa_value(child(mac, CPIX, "Key"), "MACMethod key")
+        elif child(mac, PSKC, "MACKey") is not None:
+            self.warn("MAC key is in RFC 6030's pskc:MACKey form, not AWS's cpix:Key/pskc:EncryptedValue")
+            self.rsa_value(child(mac, PSKC, "MACKey"), "MACMethod key")
+        else:
+            self.fail("MACMethod carries no encrypted MAC key")
+
+    def rsa_value(self, container: Element | None, what: str) -> None:
+        if container is None:
+            self.fail(f"{what} has no EncryptedValue")
+            return
+        method = child(container, ENC, "EncryptionMethod")
+        if method is None or method.get("Algorithm") != ALG_RSA_OAEP_MGF1P:
+            got = method.get("Algorithm") if method is not None else None
+            self.fail(f"{what} EncryptionMethod is {got!r}, expected {ALG_RSA_OAEP_MGF1P}")
+        if not text(path(container, (ENC, "CipherData"), (ENC, "CipherValue"))):
+            self.fail(f"{what} has no CipherValue")
+
+    def content_keys(self, root: Element, delivery: DeliveryKeys | None) -> None:
+        built = self.built
+        key_list = child(root, CPIX, "ContentKeyList")
+        if key_list is None:
+            self.fail("ContentKeyList missing")
+            return
+        elements = children(key_list, CPIX, "ContentKey")
+        if len(elements) != len(built.keys):
+            self.fail(f"{len(elements)} ContentKey elements, the request had {len(built.keys)}")
+        asked_attrs = {(ck.get("kid") or "").lower(): ck for ck in children(
+            child(self.request, CPIX, "ContentKeyList") or self.request, CPIX, "ContentKey")}
+        by_kid: dict[str, Element] = {}
+        for ck in elements:
+            raw = ck.get("kid") or ""
+            try:
+                kid = str(uuid.UUID(raw))
+            except ValueError:
+                self.fail(f"ContentKey@kid {raw[:40]!r} is not a UUID")
+                continue
+            if kid in by_kid:
+                self.fail(f"ContentKey {kid} appears twice")
+            by_kid[kid] = ck
+        for key in built.keys:
+            kid = str(key.kid)
+            ck = by_kid.get(kid)
+            if ck is None:
+                self.fail(f"ContentKey {kid} ({key.track_type}) is missing: kids must be echoed")
+                continue
+            scheme = ck.get("commonEncryptionScheme")
+            if scheme != built.scheme:
+                self.fail(f"ContentKey {kid} commonEncryptionScheme is {scheme!r}, the request had {built.scheme!r}")
+            asked = asked_attrs.get(kid)
+            if asked is not None:
+                for name, value in asked.attrib.items():
+                    if ck.get(name) is not None and name != "kid" and ck.get(name) != value:
+                        self.fail(f"ContentKey {kid} @{name} changed from {value!r} to {ck.get(name)!r}")
+            explicit_iv = ck.get("explicitIV")
+            if explicit_iv is not None:
+                try:
+                    if len(b64decode(explicit_iv, "explicitIV")) != 16:
+                        self.fail(f"ContentKey {kid} explicitIV is not 16 bytes")
+                except SignallingError:
+                    self.fail(f"ContentKey {kid} explicitIV is not valid base64")
+            value = self.key_value(ck, kid, delivery)
+            self.report.keys.append(KeyRow(
+                kid=kid, track_type=key.track_type, period_id=key.period_id, scheme=scheme or "",
+                sha256_fingerprint_of_key=hashlib.sha256(value).hexdigest() if value else None,
+                key_bytes=value,
+            ))
+        for kid in by_kid:
+            if kid not in {str(k.kid) for k in built.keys}:
+                self.fail(f"ContentKey {kid} was not requested (this checker expects kids echoed, never replaced)")
+
+    def key_value(self, ck: Element, kid: str, delivery: DeliveryKeys | None) -> bytes | None:
+        secret = path(ck, (CPIX, "Data"), (PSKC, "Secret"))
+        if secret is None:
+            self.fail(f"ContentKey {kid} has no Data/Secret")
+            return None
+        if self.built.encrypted:
+            encrypted = child(secret, PSKC, "EncryptedValue")
+            if encrypted is None:
+                self.fail(f"ContentKey {kid} has no EncryptedValue")
+                return None
+            method = child(encrypted, ENC, "EncryptionMethod")
+            if method is None or method.get("Algorithm") != ALG_AES256_CBC:
+                self.fail(f"ContentKey {kid} EncryptionMethod is not {ALG_AES256_CBC}")
+            try:
+                blob = b64decode(text(path(encrypted, (ENC, "CipherData"), (ENC, "CipherValue"))), "CipherValue")
+                mac = b64decode(text(child(secret, PSKC, "ValueMAC")), "ValueMAC")
+            except SignallingError as exc:
+                self.fail(f"ContentKey {kid}: {exc}")
+                return None
+            if len(blob) != 48:
+                self.fail(f"ContentKey {kid} CipherValue is {len(blob)} bytes, expected 48 (IV + one padded block... "
+                          "16-byte IV and 32 bytes of ciphertext)")
+            if len(mac) != 64:
+                self.fail(f"ContentKey {kid} ValueMAC is {len(mac)} bytes, expected 64 (HMAC-SHA512)")
+            if delivery is None:
+                return None
+            try:
+                return content_key_value(ck, delivery)  # verifies the MAC before decrypting
+            except CpixReadError as exc:
+                self.fail(str(exc))
+                return None
+        if child(secret, PSKC, "EncryptedValue") is not None:
+            self.fail(f"ContentKey {kid} is encrypted although the request asked for clear keys")
+            return None
+        plain = child(secret, PSKC, "PlainValue")
+        if plain is None:
+            self.fail(f"ContentKey {kid} has no PlainValue")
+            return None
+        try:
+            value = b64decode(text(plain), "PlainValue")
+        except SignallingError:
+            self.fail(f"ContentKey {kid} PlainValue is not valid base64")
+            return None
+        if len(value) != CEK_BYTES:
+            self.fail(f"ContentKey {kid} PlainValue is {len(value)} bytes, expected {CEK_BYTES}")
+            return None
+        return value
+
+    # -- DRM systems -----------------------------------------------------------------------------
+
+    def drm_systems(self, root: Element) -> None:
+        built = self.built
+        drm_list = child(root, CPIX, "DRMSystemList")
+        if drm_list is None:
+            self.fail("DRMSystemList missing")
+            return
+        elements = children(drm_list, CPIX, "DRMSystem")
+        if len(elements) != len(built.systems):
+            self.fail(f"{len(elements)} DRMSystem elements, the request had {len(built.systems)}")
+        found: dict[tuple[str, str], Element] = {}
+        for element in elements:
+            try:
+                pair = (str(uuid.UUID(element.get("kid", ""))), str(uuid.UUID(element.get("systemId", ""))))
+            except ValueError:
+                self.fail(f"DRMSystem with a bad kid/systemId: {element.get('kid')!r} / {element.get('systemId')!r}")
+                continue
+            if pair in found:
+                self.fail(f"DRMSystem {_name(pair[1])} for {pair[0]} appears twice")
+            found[pair] = element
+        for system in built.systems:
+            kid, system_id = str(system.kid), system.system_id
+            element = found.pop((kid, system_id), None)
+            if element is None:
+                self.fail(f"DRMSystem {_name(system_id)} for {kid} is missing")
+                continue
+            if element.get("systemId") != system_id and element.get("systemId", "").lower() == system_id:
+                self.warn(f"DRMSystem systemId {element.get('systemId')!r} differs in case from the request")
+            got = Counter(_child_key(c) for c in element)
+            wanted = Counter(system.children)
+            for name in wanted:
+                if got[name] == 0:
+                    self.fail(f"DRMSystem {_name(system_id)} for {kid}: requested child {name} is missing")
+            for name, count in got.items():
+                if name not in wanted:
+                    self.fail(f"DRMSystem {_name(system_id)} for {kid}: child {name} was not requested")
+                elif count > wanted[name]:
+                    self.fail(f"DRMSystem {_name(system_id)} for {kid}: child {name} appears {count} times")
+            values = {}
+            for item in element:
+                name = _child_key(item)
+                if name in wanted:
+                    value = text(item)
+                    if not value:
+                        self.fail(f"DRMSystem {_name(system_id)} for {kid}: requested child {name} is empty")
+                    else:
+                        values[name] = value
+            _Signalling(self, system_id, system.kid).check(values)
+        for kid, system_id in found:
+            self.fail(f"DRMSystem {_name(system_id)} for {kid} was not requested")
+
+
+def _name(system_id: str) -> str:
+    return SYSTEM_NAMES.get(system_id, system_id)
+
+
+def _child_key(item: Element) -> str:
+    name = local_name(item.tag)
+    if name == "HLSSignalingData":
+        return f"HLSSignalingData:{item.get('playlist', '')}"
+    return name
+
+
+class _Signalling:
+    """Decode and cross-check the signalling of one (DRM system, kid)."""
+
+    def __init__(self, checker: _Checker, system_id: str, kid: uuid.UUID) -> None:
+        self.checker = checker
+        self.system_id = system_id
+        self.kid = kid
+        self.scheme = checker.built.scheme
+        self.where = f"{_name(system_id)} {kid}"
+        self.pssh_bytes: bytes | None = None
+        self.pro_bytes: bytes | None = None
+
+    def fail(self, message: str) -> None:
+        self.checker.fail(f"{self.where}: {message}")
+
+    def record(self, child_name: str, **decoded: Any) -> None:
+        self.checker.report.signalling.setdefault(_name(self.system_id), []).append(
+            {"kid": str(self.kid), "child": child_name} | decoded)
+
+    def check(self, values: Mapping[str, str]) -> None:
+        handlers = [
+            ("PSSH", self.pssh_child),
+            ("ContentProtectionData", self.cpd_child),
+            ("HLSSignalingData:media", self.hls_child),
+            ("HLSSignalingData:master", self.hls_child),
+            ("SmoothStreamingProtectionHeaderData", self.mss_child),
+        ]
+        for name, handler in handlers:
+            if name in values:
+                try:
+                    handler(name, values[name])
+                except SignallingError as exc:
+                    self.fail(f"{name}: {exc}")
+        media, master = values.get("HLSSignalingData:media"), values.get("HLSSignalingData:master")
+        if media and master:
+            try:
+                media_text = b64decode(media, "media").decode("utf-8").strip()
+                master_text = b64decode(master, "master").decode("utf-8").strip()
+            except (SignallingError, UnicodeDecodeError):
+                return
+            if media_text.replace("#EXT-X-KEY:", "#EXT-X-SESSION-KEY:", 1) != master_text:
+                self.fail("HLS master line differs from the media line by more than the tag")
+
+    # PSSH ----------------------------------------------------------------------------------------
+
+    def pssh_child(self, name: str, value: str) -> None:
+        self.pssh_bytes = b64decode(value, "PSSH")
+        self.record(name, **self.pssh_checks(self.pssh_bytes, name))
+
+    def pssh_checks(self, raw: bytes, where: str) -> dict[str, Any]:
+        box = parse_pssh(raw)
+        decoded: dict[str, Any] = {"pssh_version": box.version, "system_id": box.system_id,
+                                   "kids": [str(k) for k in box.kids]}
+        if box.system_id != self.system_id:
+            self.fail(f"{where} box systemId is {box.system_id}, expected {self.system_id}")
+        if box.flags:
+            self.fail(f"{where} box flags are {box.flags:#x}, expected 0")
+        if box.version == 1 and self.kid not in box.kids:
+            self.fail(f"{where} box (v1) does not list the kid")
+        if self.system_id == WIDEVINE:
+            if box.version != 0:
+                self.checker.warn(f"{self.where}: {where} is a v1 box; the contract's Widevine box is v0")
+            wv = parse_widevine_data(box.data)
+            decoded |= {"key_ids": [str(uuid.UUID(bytes=k)) if len(k) == 16 else k.hex() for k in wv.key_ids],
+                        "provider": wv.provider,
+                        "content_id": wv.content_id.decode("utf-8", "replace") if wv.content_id else None,
+                        "protection_scheme": wv.protection_scheme_fourcc}
+            if self.kid.bytes not in wv.key_ids:
+                self.fail(f"{where} Widevine key_ids do not include the kid")
+            if any(len(k) != 16 for k in wv.key_ids):
+                self.fail(f"{where} Widevine key_ids must be 16 raw bytes each")
+            if wv.protection_scheme is None:
+                if self.scheme == "cbcs":
+                    self.fail(f"{where} Widevine protection_scheme missing (required for cbcs)")
+            elif wv.protection_scheme != FOURCC.get(self.scheme):
+                self.fail(f"{where} Widevine protection_scheme is {wv.protection_scheme_fourcc!r}, "
+                          f"expected {self.scheme!r}")
+        elif self.system_id == PLAYREADY:
+            if box.version != 0:
+                self.checker.warn(f"{self.where}: {where} is a v1 box; the contract's PlayReady box is v0")
+            header = parse_playready_object(box.data)
+            decoded |= self.wrm_checks(header, f"{where} PlayReady Object")
+            if self.pro_bytes is None:
+                self.pro_bytes = box.data
+            elif self.pro_bytes != box.data:
+                self.fail(f"{where} PlayReady Object differs from the PRO signalled elsewhere")
+        elif self.system_id in (FAIRPLAY, CLEARKEY):
+            if box.version != 1:
+                self.fail(f"{where} box is v{box.version}, expected v1 listing the kids")
+            if box.data:
+                self.fail(f"{where} box carries {len(box.data)} bytes of data, expected none")
+        return decoded
+
+    def wrm_checks(self, header: WrmHeader, where: str) -> dict[str, Any]:
+        kids = [k for k, _ in header.kids]
+        algids = {a for _, a in header.kids}
+        if self.kid not in kids:
+            self.fail(f"{where} WRMHEADER KIDs do not include the kid (little-endian GUID)")
+        expected = "AESCBC" if self.scheme == "cbcs" else "AESCTR"
+        if algids != {expected}:
+            self.fail(f"{where} WRMHEADER ALGID is {sorted(a or '' for a in algids)}, expected {expected}")
+        if self.scheme == "cbcs" and header.version != "4.3.0.0":
+            self.fail(f"{where} WRMHEADER version is {header.version!r}, cbcs needs 4.3.0.0")
+        if not header.version.startswith("4."):
+            self.fail(f"{where} WRMHEADER version is {header.version!r}, expected 4.x")
+        return {"wrmheader_version": header.version, "wrmheader_kids": [str(k) for k in kids],
+                "algid": sorted(a or "" for a in algids), "la_url": header.la_url}
+
+    # ContentProtectionData ----------------------------------------------------------------------
+
+    def cpd_child(self, name: str, value: str) -> None:
+        elements = parse_content_protection_data(b64decode(value, name))
+        pssh = [t for ns, local, t in elements if (ns, local) == (CENC_NS, "pssh")]
+        pro = [t for ns, local, t in elements if (ns, local) == (MSPR_NS, "pro")]
+        decoded: dict[str, Any] = {"elements": [f"{{{ns}}}{local}" for ns, local, _ in elements]}
+        if self.system_id in (WIDEVINE, PLAYREADY, CLEARKEY) and len(pssh) != 1:
+            self.fail(f"{name} holds {len(pssh)} cenc:pssh elements, expected one")
+        if pssh:
+            raw = b64decode(pssh[0], f"{name} cenc:pssh")
+            if self.pssh_bytes is not None and raw != self.pssh_bytes:
+                self.fail(f"{name} cenc:pssh differs from the PSSH element (must be byte for byte the same)")
+            if self.pssh_bytes is None:
+                decoded |= self.pssh_checks(raw, f"{name} cenc:pssh")
+                self.pssh_bytes = raw
+        if self.system_id == PLAYREADY:
+            if len(pro) != 1:
+                self.fail(f"{name} holds {len(pro)} mspr:pro elements, expected one")
+            else:
+                raw_pro = b64decode(pro[0], f"{name} mspr:pro")
+                if self.pro_bytes is not None and raw_pro != self.pro_bytes:
+                    self.fail(f"{name} mspr:pro differs from the PlayReady Object in the PSSH")
+                decoded |= self.wrm_checks(parse_playready_object(raw_pro), f"{name} mspr:pro")
+                self.pro_bytes = self.pro_bytes or raw_pro
+        self.record(name, **decoded)
+
+    # HLS -----------------------------------------------------------------------------------------
+
+    def hls_child(self, name: str, value: str) -> None:
+        raw = b64decode(value, name)
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SignallingError("not UTF-8 text") from None
+        tag = parse_hls_key_tag(line)
+        expected_tag = "#EXT-X-KEY" if name.endswith("media") else "#EXT-X-SESSION-KEY"
+        if tag.tag != expected_tag:
+            self.fail(f"{name} uses {tag.tag}, expected {expected_tag}")
+        attrs = tag.attributes
+        method = attrs.get("METHOD")
+        if self.system_id == AES128:
+            expected_method = "AES-128"
+        elif self.system_id == FAIRPLAY:
+            expected_method = "SAMPLE-AES"
+        else:
+            expected_method = "SAMPLE-AES" if self.scheme == "cbcs" else "SAMPLE-AES-CTR"
+        if method != expected_method:
+            self.fail(f"{name} METHOD is {method!r}, expected {expected_method} for {self.scheme}")
+        keyformat = attrs.get("KEYFORMAT")
+        if self.system_id in KEYFORMAT and keyformat != KEYFORMAT[self.system_id]:
+            self.fail(f"{name} KEYFORMAT is {keyformat!r}, expected {KEYFORMAT[self.system_id]!r}")
+        if attrs.get("KEYFORMATVERSIONS", "1") != "1":
+            self.fail(f"{name} KEYFORMATVERSIONS is {attrs['KEYFORMATVERSIONS']!r}, expected '1'")
+        if tag.tag == "#EXT-X-SESSION-KEY" and "SCHEME" in attrs:
+            self.fail(f"{name} carries SCHEME, which a session key line must not")
+        uri = attrs.get("URI")
+        decoded: dict[str, Any] = {"line": tag.text}
+        if not uri:
+            self.fail(f"{name} has no URI")
+        elif self.system_id == WIDEVINE:
+            _meta, payload = data_uri_payload(uri)
+            if self.pssh_bytes is not None and payload != self.pssh_bytes:
+                self.fail(f"{name} URI pssh differs from the PSSH element")
+            decoded |= {"uri_" + k: v for k, v in self.pssh_checks(payload, f"{name} URI").items()}
+        elif self.system_id == PLAYREADY:
+            meta, payload = data_uri_payload(uri)
+            if "charset=utf-16" not in meta.lower():
+                self.fail(f"{name} URI is not a charset=UTF-16 data: URI")
+            if self.pro_bytes is not None and payload != self.pro_bytes:
+                self.fail(f"{name} URI PlayReady Object differs from the one in the PSSH")
+            decoded |= self.wrm_checks(parse_playready_object(payload), f"{name} URI")
+        elif self.system_id == FAIRPLAY and not uri.startswith("skd://"):
+            self.fail(f"{name} URI is not an skd:// URI")
+        elif self.system_id == AES128:
+            if not uri.startswith(("https://", "http://")):
+                self.fail(f"{name} URI is not an http(s) key URL")
+            elif uri.startswith("http://"):
+                self.checker.warn(f"{self.where}: {name} key URI is http, players will want https")
+        elif self.system_id == CLEARKEY:
+            self.checker.warn(f"{self.where}: {name} for ClearKey has no defined meaning")
+        self.record(name, **decoded)
+
+    # Smooth Streaming ----------------------------------------------------------------------------
+
+    def mss_child(self, name: str, value: str) -> None:
+        if self.system_id != PLAYREADY:
+            self.record(name, text=value[:200])
+            return
+        raw = b64decode(value, name) if _looks_base64(value) else value.encode("utf-8")
+        try:
+            header = parse_playready_object(raw)
+        except SignallingError:
+            for encoding in ("utf-16-le", "utf-8"):
+                try:
+                    header = parse_wrmheader(raw.decode(encoding))
+                    break
+                except (UnicodeDecodeError, SignallingError):
+                    continue
+            else:
+                raise SignallingError("neither a PlayReady Object nor a WRMHEADER") from None
+        self.record(name, **self.wrm_checks(header, name))
+
+
+def _looks_base64(value: str) -> bool:
+    try:
+        base64.b64decode("".join(value.split()), validate=True)
+        return True
+    except ValueError:
+        return False

@@ -1,0 +1,97 @@
+"""The parsed SPEKE v2 request. Each part keeps its XML element so the response is rendered in place:
+whatever the request carried (ids, periods, the encryption contract) is echoed unchanged."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from xml.etree.ElementTree import Element  # noqa: S405 - type only; parsing goes through defusedxml
+
+# Signalling children a DRMSystem may request, keyed as the DRM package's ``Child`` values.
+CHILD_PSSH = "PSSH"
+CHILD_CPD = "ContentProtectionData"
+CHILD_HLS_MEDIA = "HLSSignalingData/media"
+CHILD_HLS_MASTER = "HLSSignalingData/master"
+CHILD_SMOOTH = "SmoothStreamingProtectionHeaderData"
+
+
+@dataclass(slots=True)
+class ContentKeyRequest:
+    kid: uuid.UUID
+    scheme: str
+    explicit_iv: bytes | None
+    element: Element
+
+
+@dataclass(slots=True)
+class DrmSystemRequest:
+    system_id: str  # canonical lowercase UUID text
+    kid: uuid.UUID
+    children: list[tuple[str, Element]]
+    element: Element
+
+
+@dataclass(slots=True, frozen=True)
+class VideoFilter:
+    min_pixels: int | None = None
+    max_pixels: int | None = None
+    hdr: bool | None = None
+    min_fps: int | None = None
+    max_fps: int | None = None
+
+    @property
+    def bare(self) -> bool:
+        return all(v is None for v in (self.min_pixels, self.max_pixels, self.hdr, self.min_fps, self.max_fps))
+
+
+@dataclass(slots=True, frozen=True)
+class AudioFilter:
+    min_channels: int | None = None
+    max_channels: int | None = None
+
+    @property
+    def bare(self) -> bool:
+        return self.min_channels is None and self.max_channels is None
+
+
+@dataclass(slots=True)
+class UsageRule:
+    kid: uuid.UUID
+    track_type: str
+    video_filters: list[VideoFilter] = field(default_factory=list)
+    audio_filters: list[AudioFilter] = field(default_factory=list)
+    period_ids: list[str] = field(default_factory=list)
+    other_filters: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class KeyPeriod:
+    id: str
+    index: int | None
+
+
+@dataclass(slots=True)
+class Recipient:
+    """One DeliveryData: the encryptor's certificate, to which content keys are encrypted."""
+
+    certificate_der: bytes
+    element: Element
+
+
+@dataclass(slots=True)
+class CpixRequest:
+    root: Element
+    content_id: str
+    content_keys: list[ContentKeyRequest]
+    drm_systems: list[DrmSystemRequest]
+    usage_rules: list[UsageRule]
+    periods: list[KeyPeriod]
+    recipients: list[Recipient]
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self.recipients)
+
+    @property
+    def kids(self) -> list[uuid.UUID]:
+        return [key.kid for key in self.content_keys]

@@ -1,0 +1,90 @@
+"""Render the SPEKE v2 response in place on the request tree (contract section 3).
+
+Everything the request carried stays as it was (contentId, version, kids, schemes, periods, the
+encryption contract, DRMSystem attributes, foreign extensions); the legacy root ``id`` is dropped.
+The renderer adds key data to each ContentKey, fills each requested signalling child, and, for
+encrypted delivery, a DocumentKey and MACMethod to each DeliveryData.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+import xml.etree.ElementTree as ET  # noqa: S405 - serialising a tree we built; parsing is defusedxml's
+from collections.abc import Sequence
+from xml.etree.ElementTree import Element, SubElement  # noqa: S405
+
+from .. import drm
+from ..key_wrapping import DeliveryKeys, rsa_oaep_wrap, seal_content_key
+from ..settings import SignallingSettings
+from ..trust import DeliveryCertificate
+from .model import CpixRequest
+from .namespaces import ALG_AES256_CBC, ALG_HMAC_SHA512, ALG_RSA_OAEP_MGF1P, cpix, enc, pskc
+
+# KeyType children that precede cpix:Data (CPIX XSD sequence order).
+_BEFORE_DATA = {cpix(n) for n in ("Issuer", "AlgorithmParameters", "KeyProfileId", "KeyReference", "FriendlyName")}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def render_response(request: CpixRequest, keys: dict[uuid.UUID, bytes], *, signalling: SignallingSettings,
+                    delivery: DeliveryKeys | None = None,
+                    certificates: Sequence[DeliveryCertificate] = ()) -> bytes:
+    root = request.root
+    root.attrib.pop("id", None)
+    if delivery is not None:
+        for recipient, certificate in zip(request.recipients, certificates, strict=True):
+            _add_document_key(recipient.element, certificate, delivery)
+    for key in request.content_keys:
+        if key.explicit_iv is None and signalling.random_explicit_iv:
+            key.element.set("explicitIV", _b64(os.urandom(16)))
+        data = Element(cpix("Data"))
+        secret = SubElement(data, pskc("Secret"))
+        cek = keys[key.kid]
+        if delivery is None:
+            SubElement(secret, pskc("PlainValue")).text = _b64(cek)
+        else:
+            sealed = seal_content_key(delivery, cek)
+            encrypted = SubElement(secret, pskc("EncryptedValue"))
+            SubElement(encrypted, enc("EncryptionMethod"), Algorithm=ALG_AES256_CBC)
+            SubElement(SubElement(encrypted, enc("CipherData")), enc("CipherValue")).text = _b64(sealed.cipher_value)
+            SubElement(secret, pskc("ValueMAC")).text = _b64(sealed.value_mac)
+        _insert_data(key.element, data)
+    for system in request.drm_systems:
+        if not system.children:
+            continue
+        context = drm.KeySignalContext(system_id=system.system_id, kid=system.kid, content_id=request.content_id,
+                                       scheme=request.content_keys[0].scheme, settings=signalling)
+        values = drm.signal(context, [drm.Child(name) for name, _ in system.children])
+        for name, element in system.children:
+            element.text = values[drm.Child(name)]
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _insert_data(content_key: Element, data: Element) -> None:
+    index = 0
+    for child in content_key:
+        if child.tag not in _BEFORE_DATA:
+            break
+        index += 1
+    content_key.insert(index, data)
+
+
+def _encrypted_value(parent: Element, wrapped: bytes) -> None:
+    encrypted = SubElement(parent, pskc("EncryptedValue"))
+    SubElement(encrypted, enc("EncryptionMethod"), Algorithm=ALG_RSA_OAEP_MGF1P)
+    SubElement(SubElement(encrypted, enc("CipherData")), enc("CipherValue")).text = _b64(wrapped)
+
+
+def _add_document_key(delivery_data: Element, certificate: DeliveryCertificate, keys: DeliveryKeys) -> None:
+    document_key = Element(cpix("DocumentKey"), Algorithm=ALG_AES256_CBC)
+    _encrypted_value(SubElement(SubElement(document_key, cpix("Data")), pskc("Secret")),
+                     rsa_oaep_wrap(certificate.public_key, keys.document_key))
+    mac_method = Element(cpix("MACMethod"), Algorithm=ALG_HMAC_SHA512)
+    _encrypted_value(SubElement(mac_method, cpix("Key")), rsa_oaep_wrap(certificate.public_key, keys.mac_key))
+    position = list(delivery_data).index(delivery_data.find(cpix("DeliveryKey"))) + 1  # type: ignore[arg-type]
+    delivery_data.insert(position, document_key)
+    delivery_data.insert(position + 1, mac_method)

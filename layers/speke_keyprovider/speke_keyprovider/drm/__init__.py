@@ -1,0 +1,84 @@
+"""DRM signalling, one module per system. PUBLIC API used by the CPIX renderer (do not change the names):
+
+    Child                       enum of the signalling children a DRMSystem may request
+    KeySignalContext            everything a system needs to signal one key
+    check_system(system_id, scheme) -> None
+        raises UnsupportedDrmSystem for an unknown system id (text names the id) and
+        CpixError("ContentKey@commonEncryptionScheme non compatible with DRMSystem <systemId>")
+        for a scheme the system cannot carry (FairPlay with cenc, ...).
+    signal(ctx, children) -> dict[Child, str]
+        the element text (base64) for each requested child; raises UnsupportedDrmSystem when the
+        system cannot produce a requested child (e.g. HLS signalling for ClearKey).
+
+Systems: ``widevine``, ``playready``, ``fairplay``, ``clearkey`` (W3C common PSSH), ``aes128`` (HLS
+AES-128); shared pieces: ``pssh_box`` (ISO/IEC 23001-7 boxes), ``hls`` (RFC 8216 key tags), ``uri``
+(key URI templates). Every value is computed from the KID, the contentId, the scheme and the
+deployment settings; no content key is ever read here. See ``docs/signalling.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from types import ModuleType
+
+from ..errors import UnsupportedDrmSystem
+from . import aes128, clearkey, fairplay, playready, widevine
+from .base import Child, KeySignalContext, child_unsupported, scheme_incompatible
+
+__all__ = ["SYSTEMS", "Child", "DrmSystem", "KeySignalContext", "check_system", "signal"]
+
+
+@dataclass(frozen=True)
+class DrmSystem:
+    """One supported DRM system: what it accepts and how it renders."""
+
+    system_id: str
+    name: str
+    schemes: frozenset[str]
+    children: frozenset[Child]
+    render: Callable[[KeySignalContext, frozenset[Child]], dict[Child, str]]
+
+    @classmethod
+    def from_module(cls, module: ModuleType) -> DrmSystem:
+        return cls(module.SYSTEM_ID, module.NAME, module.SCHEMES, module.CHILDREN, module.render)
+
+
+SYSTEMS: dict[str, DrmSystem] = {
+    system.system_id: system
+    for system in map(DrmSystem.from_module, (widevine, playready, fairplay, clearkey, aes128))
+}
+
+
+def _lookup(system_id: str) -> DrmSystem:
+    system = SYSTEMS.get(system_id.strip().lower())
+    if system is None:
+        raise UnsupportedDrmSystem(f"Unsupported DRMSystem@systemId {system_id}")
+    return system
+
+
+def check_system(system_id: str, scheme: str) -> None:
+    """Refuse an unknown system id, or a ContentKey scheme the system cannot carry."""
+    system = _lookup(system_id)
+    if scheme not in system.schemes:
+        raise scheme_incompatible(system_id)
+
+
+def signal(ctx: KeySignalContext, children: Sequence[Child]) -> dict[Child, str]:
+    """The base64 element text for every requested child, computed once per call (PSSH reused)."""
+    system = _lookup(ctx.system_id)
+    if ctx.scheme not in system.schemes:
+        raise scheme_incompatible(ctx.system_id)
+    wanted = frozenset(children)
+    for child in children:  # request order, so the error names the first unsupported child
+        if child not in system.children:
+            raise child_unsupported(ctx.system_id, child)
+    if not wanted:
+        return {}
+    if ctx.system_id != system.system_id:
+        ctx = replace(ctx, system_id=system.system_id)
+    out = system.render(ctx, wanted)
+    missing = [child for child in wanted if not out.get(child)]
+    if missing or len(out) != len(wanted):  # never an empty (or unrequested) element
+        raise RuntimeError(f"{system.name} signalling incomplete")
+    return out

@@ -1,0 +1,52 @@
+"""HLS key tags (RFC 8216 section 4.3.2.4 EXT-X-KEY, 4.3.4.5 EXT-X-SESSION-KEY) as CPIX HLSSignalingData.
+
+The media playlist line and the master playlist line differ only in the tag name: the attribute list is
+the same. Each element's text is base64 of the line's UTF-8 bytes (no trailing line break).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..errors import ConfigurationError
+from .base import Child, b64_text, scheme_incompatible
+
+_TAGS = {Child.HLS_MEDIA: "#EXT-X-KEY:", Child.HLS_MASTER: "#EXT-X-SESSION-KEY:"}
+_SAMPLE_AES_METHODS = {"cbcs": "SAMPLE-AES", "cenc": "SAMPLE-AES-CTR"}
+
+HLS_CHILDREN = frozenset(_TAGS)
+
+
+def sample_aes_method(system_id: str, scheme: str) -> str:
+    """METHOD for sample encryption: SAMPLE-AES for cbcs, SAMPLE-AES-CTR for cenc.
+
+    HLS has no method for ``cbc1``/``cens``: asking for HLS signalling with them is refused with the
+    spec's scheme-compatibility error rather than answered with a METHOD that would not decrypt.
+    """
+    try:
+        return _SAMPLE_AES_METHODS[scheme]
+    except KeyError:
+        raise scheme_incompatible(system_id) from None
+
+
+def quoted(value: str, *, setting: str | None = None) -> str:
+    """An RFC 8216 quoted-string: no double quote, CR or LF inside.
+
+    The values we quote come from fixed text, base64 or a deployment template (``setting`` names it);
+    a template that yields a forbidden character is a deployment error, never silently patched.
+    """
+    if '"' in value or "\r" in value or "\n" in value:
+        raise ConfigurationError(
+            f"{setting or 'HLS attribute'} yields a value with a double quote or a line break"
+        )
+    return f'"{value}"'
+
+
+def attribute_list(attributes: Iterable[tuple[str, str]]) -> str:
+    """``NAME=value,NAME=value`` in the given order (values already quoted where RFC 8216 wants it)."""
+    return ",".join(f"{name}={value}" for name, value in attributes)
+
+
+def hls_elements(attributes: str, children: Iterable[Child]) -> dict[Child, str]:
+    """The base64 element text for each HLS child in ``children`` (others are ignored)."""
+    return {child: b64_text(_TAGS[child] + attributes) for child in children if child in _TAGS}

@@ -1,0 +1,57 @@
+"""Content key derivation (contract section 5, project rule): keys are derived, never stored.
+
+    CEK = first 16 bytes of HMAC-SHA256(K_master,
+              [1]_4 || "speke-cek-v1" || 0x00 || kid[16 raw bytes] || contentId(UTF-8) || [128]_4)
+
+i.e. NIST SP 800-108 KDF in counter mode with one block. Local homes (Secrets Manager, file) run it
+with cryptography's KBKDFHMAC; the KMS home sends ``derivation_message`` to ``GenerateMac`` so the
+master key never leaves KMS. Both give the same key for the same (contentId, kid).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.kbkdf import CounterLocation, KBKDFHMAC, Mode
+
+LABEL = b"speke-cek-v1"
+CEK_LENGTH = 16
+MIN_MASTER_KEY_LENGTH = 32
+_COUNTER_1 = (1).to_bytes(4, "big")
+_LENGTH_BITS = (CEK_LENGTH * 8).to_bytes(4, "big")
+
+
+def derivation_context(content_id: str, kid: uuid.UUID) -> bytes:
+    """The KDF context: the 16 raw KID bytes followed by the contentId in UTF-8."""
+    return kid.bytes + content_id.encode("utf-8")
+
+
+def derivation_message(content_id: str, kid: uuid.UUID) -> bytes:
+    """The exact bytes HMAC'd for one key (what KMS GenerateMac receives as ``Message``)."""
+    return _COUNTER_1 + LABEL + b"\x00" + derivation_context(content_id, kid) + _LENGTH_BITS
+
+
+def derive_cek(master_key: bytes, content_id: str, kid: uuid.UUID) -> bytes:
+    """Derive the 16-byte content key for (contentId, kid) from the master key bytes."""
+    if len(master_key) < MIN_MASTER_KEY_LENGTH:
+        raise ValueError("master key too short")
+    kdf = KBKDFHMAC(
+        algorithm=hashes.SHA256(),
+        mode=Mode.CounterMode,
+        length=CEK_LENGTH,
+        rlen=4,
+        llen=4,
+        location=CounterLocation.BeforeFixed,
+        label=LABEL,
+        context=derivation_context(content_id, kid),
+        fixed=None,
+    )
+    return kdf.derive(master_key)
+
+
+def cek_from_mac(mac: bytes) -> bytes:
+    """The CEK from a full HMAC-SHA256 output over ``derivation_message`` (the KMS path)."""
+    if len(mac) != 32:
+        raise ValueError("unexpected MAC length")
+    return mac[:CEK_LENGTH]

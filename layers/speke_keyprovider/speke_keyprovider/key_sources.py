@@ -1,0 +1,94 @@
+"""Where content keys come from: the ``KeySource`` port and its AWS-free adapters.
+
+A key source answers ``content_keys(content_id, kids)`` with the derived CEK of each kid. Local
+homes hold the master key bytes and run the KDF in process; the KMS home (``aws_key_sources``)
+asks KMS for the MAC so the master never leaves it. All give the same keys.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from .errors import BackendUnavailable, ConfigurationError
+from .key_derivation import MIN_MASTER_KEY_LENGTH, derive_cek
+
+
+class KeySource(Protocol):
+    name: str
+
+    def content_keys(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+        """The CEK of every kid; raises ``BackendUnavailable`` when the key home cannot answer."""
+        ...
+
+
+def master_key_from_text(value: str | bytes, *, source: str) -> bytes:
+    """K_master = the UTF-8 bytes of the secret text (at least 32 characters)."""
+    raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    if len(raw) < MIN_MASTER_KEY_LENGTH:
+        raise MasterKeyTooShort(source)
+    return raw
+
+
+class MasterKeyTooShort(BackendUnavailable):
+    def __init__(self, source: str) -> None:
+        super().__init__(reason="master_key_invalid")
+        self.source = source
+
+    def __str__(self) -> str:  # shown in logs only; never the key
+        return f"the master key from {self.source} is shorter than {MIN_MASTER_KEY_LENGTH} bytes"
+
+
+class MasterKeySource:
+    """Derives CEKs in process from master key bytes fetched by ``load_master`` (cached by the loader)."""
+
+    name = "master"
+
+    def __init__(self, load_master: Callable[[], bytes]) -> None:
+        self._load_master = load_master
+
+    def content_keys(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+        master = self._load_master()
+        return {kid: derive_cek(master, content_id, kid) for kid in kids}
+
+
+class StaticMasterKey(MasterKeySource):
+    """Master key bytes held in memory (tests, benchmarks)."""
+
+    name = "static"
+
+    def __init__(self, master: bytes) -> None:
+        key = master_key_from_text(master, source="memory")
+        super().__init__(lambda: key)
+
+    def __repr__(self) -> str:
+        return "StaticMasterKey(<hidden>)"
+
+
+class FileMasterKey(MasterKeySource):
+    """The master key from a local file (``make run`` only). Trailing line breaks are not part of it."""
+
+    name = "file"
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = Path(path)
+        self._key: bytes | None = None
+        self._lock = threading.Lock()
+        super().__init__(self._master)
+
+    def _master(self) -> bytes:
+        if self._key is None:
+            with self._lock:
+                if self._key is None:
+                    try:
+                        text = self._path.read_bytes()
+                    except OSError:
+                        raise ConfigurationError(f"MASTER_KEY_FILE {self._path} cannot be read") from None
+                    self._key = master_key_from_text(text.rstrip(b"\r\n"), source="MASTER_KEY_FILE")
+        return self._key
+
+    def __repr__(self) -> str:
+        return f"FileMasterKey({str(self._path)!r})"

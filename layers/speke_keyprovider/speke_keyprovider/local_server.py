@@ -1,0 +1,228 @@
+"""``make run``: the key provider on loopback, doing what API Gateway does for this API, then calling
+the same ``lambda_handler`` as the deployed function.
+
+* ``POST /copyProtection`` only; SigV4 (service ``execute-api``, region ``LOCAL_SIGV4_REGION``) checked
+  against ``LOCAL_SIGV4_ACCESS_KEY_ID`` / ``LOCAL_SIGV4_SECRET_ACCESS_KEY`` (generated and printed
+  when unset); unsigned, badly signed, wrong-service/region or stale requests get 403.
+* Every setting of the Lambda function is honoured (environment variables). Default key home:
+  ``KEY_SOURCE=file`` with a master key file created on first run (mode 0600) in ``.local-state/``.
+  boto3's ``AWS_ENDPOINT_URL`` lets a moto server stand in for Secrets Manager / KMS.
+* One line per request on stderr; stops cleanly on Ctrl-C / SIGTERM.
+
+Run: ``python -m speke_keyprovider.local_server [--port 3000] [--handler functions/key_provider/app.py]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import importlib.util
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from .local_sigv4 import LocalCredentials, SigV4Rejected, verify
+
+API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit; the function caps at 1 MiB
+LOCAL_ACCOUNT = "000000000000"
+DEFAULT_HANDLER = Path("functions/key_provider/app.py")
+DEFAULT_STATE_DIR = Path(".local-state")
+
+
+def load_handler(path: Path) -> Callable[[dict, Any], dict]:
+    path = path.resolve()
+    spec = importlib.util.spec_from_file_location("speke_local_app", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load the handler from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lambda_handler  # type: ignore[no-any-return]
+
+
+def ensure_master_key_file(state_dir: Path) -> Path:
+    """Create the local master key on first run: 64 random characters, readable by the owner only."""
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = state_dir / "master.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path
+
+
+def configure_environment(env: dict[str, str], state_dir: Path) -> list[str]:
+    """Defaults for a local run; returns lines to print. Explicit settings always win."""
+    notes = []
+    env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    env.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    env.setdefault("POWERTOOLS_SERVICE_NAME", "speke-keyprovider")
+    if env.setdefault("KEY_SOURCE", "file") == "file" and not env.get("MASTER_KEY_FILE"):
+        env["MASTER_KEY_FILE"] = str(ensure_master_key_file(state_dir))
+        notes.append(f"key home: file {env['MASTER_KEY_FILE']}")
+    else:
+        notes.append(f"key home: {env['KEY_SOURCE']}")
+    if not env.get("LOCAL_SIGV4_ACCESS_KEY_ID") or not env.get("LOCAL_SIGV4_SECRET_ACCESS_KEY"):
+        env["LOCAL_SIGV4_ACCESS_KEY_ID"] = "AKIALOCAL" + secrets.token_hex(6).upper()
+        env["LOCAL_SIGV4_SECRET_ACCESS_KEY"] = secrets.token_urlsafe(30)
+        notes.append("generated SigV4 credentials for this run:")
+        notes.append(f"  export AWS_ACCESS_KEY_ID={env['LOCAL_SIGV4_ACCESS_KEY_ID']}")
+        notes.append(f"  export AWS_SECRET_ACCESS_KEY={env['LOCAL_SIGV4_SECRET_ACCESS_KEY']}")
+    env.setdefault("LOCAL_SIGV4_REGION", "us-east-1")
+    return notes
+
+
+def proxy_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes,
+                access_key: str | None, stage: str = "local") -> dict[str, Any]:
+    """An API Gateway REST proxy event, as API Gateway builds it for an AWS_IAM-authorised call."""
+    try:
+        text, is_b64 = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, is_b64 = base64.b64encode(body).decode("ascii"), True
+    params = dict(item.split("=", 1) if "=" in item else (item, "") for item in query.split("&") if item)
+    request_id = str(uuid.uuid4())
+    identity = {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent"), "accessKey": access_key,
+                "accountId": LOCAL_ACCOUNT if access_key else None,
+                "caller": access_key, "user": access_key,
+                "userArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:user/local-speke-client" if access_key else None}
+    return {
+        "resource": "/copyProtection", "path": path, "httpMethod": method,
+        "headers": dict(headers), "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": params or None, "multiValueQueryStringParameters":
+            {k: [v] for k, v in params.items()} or None,
+        "pathParameters": None, "stageVariables": None,
+        "requestContext": {"resourcePath": "/copyProtection", "httpMethod": method, "path": f"/{stage}{path}",
+                           "stage": stage, "requestId": request_id, "accountId": LOCAL_ACCOUNT,
+                           "apiId": "local", "protocol": "HTTP/1.1", "identity": identity,
+                           "requestTimeEpoch": int(time.time() * 1000)},
+        "body": text, "isBase64Encoded": is_b64,
+    }
+
+
+def lambda_context(request_id: str) -> SimpleNamespace:
+    return SimpleNamespace(function_name="speke-keyprovider-local", function_version="$LATEST",
+                           memory_limit_in_mb=512, aws_request_id=request_id,
+                           invoked_function_arn=f"arn:aws:lambda:local:{LOCAL_ACCOUNT}:function:speke-keyprovider-local",
+                           get_remaining_time_in_millis=lambda: 29000)
+
+
+class KeyProviderServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: Callable[[dict, Any], dict],
+                 creds: LocalCredentials, log: Callable[[str], None]) -> None:
+        super().__init__(address, _RequestHandler)
+        self.lambda_handler = handler
+        self.creds = creds
+        self.log_line = log
+        self.invoke_lock = threading.Lock()  # one Lambda container handles one request at a time
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: KeyProviderServer
+    server_version = "speke-keyprovider-local"
+    sys_version = ""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        self._handle("POST")
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._handle("GET")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle("PUT")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default access log
+        return
+
+    def _handle(self, method: str) -> None:
+        started = time.perf_counter()
+        path, _, query = self.path.partition("?")
+        status, headers, body = self._answer(method, path, query)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.server.log_line(f"{time.strftime('%H:%M:%S')} {method} {path} {status} "
+                             f"{(time.perf_counter() - started) * 1000:.1f}ms {len(body)}B")
+
+    def _answer(self, method: str, path: str, query: str) -> tuple[int, dict[str, str], bytes]:
+        json_headers = {"Content-Type": "application/json"}
+        length_text = self.headers.get("Content-Length", "0")
+        try:
+            length = int(length_text)
+        except ValueError:
+            return 400, json_headers, b'{"message":"Invalid Content-Length"}'
+        if length > API_GATEWAY_MAX_BODY:
+            self.close_connection = True
+            return 413, json_headers, b'{"message":"Request Too Long"}'
+        body = self.rfile.read(length) if length > 0 else b""
+        if path != "/copyProtection" or method != "POST":
+            return 403 if path != "/copyProtection" else 405, json_headers, b'{"message":"Missing Authentication Token"}'
+        headers = {name: value for name, value in self.headers.items()}
+        host = self.headers.get("Host", f"{self.server.server_address[0]}:{self.server.server_address[1]}")
+        url = f"http://{host}{self.path}"
+        try:
+            access_key = verify(method, url, headers, body, self.server.creds)
+        except SigV4Rejected as exc:
+            return 403, json_headers, json.dumps({"message": str(exc)}).encode()
+        event = proxy_event(method, path, query, headers, body, access_key)
+        with self.server.invoke_lock:
+            result = self.server.lambda_handler(event, lambda_context(event["requestContext"]["requestId"]))
+        out_headers = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            out_headers.setdefault(name, ", ".join(values))
+        raw = result.get("body") or ""
+        payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
+        return int(result.get("statusCode", 502)), out_headers, payload
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the SPEKE v2 key provider locally (API Gateway + Lambda).")
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    parser.add_argument("--handler", type=Path, default=DEFAULT_HANDLER, help="path of the function's app.py")
+    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("LOCAL_STATE_DIR", DEFAULT_STATE_DIR)))
+    args = parser.parse_args(argv)
+
+    notes = configure_environment(os.environ, args.state_dir)  # type: ignore[arg-type]
+    handler = load_handler(args.handler)
+    creds = LocalCredentials(os.environ["LOCAL_SIGV4_ACCESS_KEY_ID"], os.environ["LOCAL_SIGV4_SECRET_ACCESS_KEY"],
+                             region=os.environ["LOCAL_SIGV4_REGION"])
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    server = KeyProviderServer((args.host, args.port), handler, creds, log)
+    host, port = server.server_address[:2]
+    log(f"speke-keyprovider listening on http://{host}:{port}/copyProtection "
+        f"(SigV4: service execute-api, region {creds.region})")
+    for line in notes:
+        log(line)
+
+    def stop(signum: int, frame: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        log("speke-keyprovider stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""The key exchange, start to end, without HTTP or AWS: CPIX bytes in, CPIX bytes out.
+
+parse -> encryption contract -> DRM systems -> trust (certificates) -> keys -> wrap -> signal -> render.
+Every check that can refuse a request runs before a single key is derived.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import drm
+from .contract import validate_contract
+from .cpix.parse import parse_request
+from .cpix.render import render_response
+from .errors import EncryptionRequired
+from .key_sources import KeySource
+from .key_wrapping import DeliveryKeys
+from .settings import Settings
+from .trust import check_certificate
+
+
+@dataclass(frozen=True, slots=True)
+class KeyExchangeResult:
+    """What was answered, for logs and metrics. Holds no key material."""
+
+    body: bytes = field(repr=False)
+    content_id: str
+    kids: tuple[str, ...]
+    scheme: str
+    encrypted: bool
+    drm_systems: tuple[str, ...]
+    periods: int
+    certificate_sha256: tuple[str, ...] = ()
+
+    @property
+    def key_count(self) -> int:
+        return len(self.kids)
+
+
+class KeyExchange:
+    def __init__(self, settings: Settings, key_source: KeySource,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        self._settings = settings
+        self._key_source = key_source
+        self._clock = clock
+
+    def answer(self, cpix_body: bytes) -> KeyExchangeResult:
+        request = parse_request(cpix_body)
+        validate_contract(request)
+        scheme = request.content_keys[0].scheme
+        for system in request.drm_systems:
+            drm.check_system(system.system_id, scheme)
+        if self._settings.require_encrypted_keys and not request.encrypted:
+            raise EncryptionRequired("Encrypted content keys required: the request has no DeliveryDataList")
+        now = self._clock()
+        certificates = [check_certificate(recipient.certificate_der, now=now,
+                                          allowlist=self._settings.trusted_cert_sha256)
+                        for recipient in request.recipients]
+        keys = self._key_source.content_keys(request.content_id, request.kids)
+        delivery = DeliveryKeys.generate() if request.encrypted else None
+        body = render_response(request, keys, signalling=self._settings.signalling, delivery=delivery,
+                               certificates=certificates)
+        return KeyExchangeResult(
+            body=body,
+            content_id=request.content_id,
+            kids=tuple(str(kid) for kid in request.kids),
+            scheme=scheme,
+            encrypted=request.encrypted,
+            drm_systems=tuple(sorted({system.system_id for system in request.drm_systems})),
+            periods=len(request.periods),
+            certificate_sha256=tuple(cert.sha256 for cert in certificates),
+        )
+

@@ -1,0 +1,76 @@
+"""The HTTP side of SPEKE v2 (contract section 1) as plain functions over an API Gateway REST proxy
+event: case-insensitive headers, the version header, content type, base64 bodies and the size cap.
+No Powertools here, so the checks are testable on their own and shared by every entry point."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+
+from . import USER_AGENT
+from .errors import BadRequest, RequestTooLarge, UnsupportedMediaType, UnsupportedVersion
+
+SPEKE_VERSION = "2.0"
+XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
+
+
+def header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            if isinstance(value, list):
+                value = value[0] if value else None
+            return None if value is None else str(value)
+    return None
+
+
+def check_speke_version(headers: Mapping[str, Any] | None) -> None:
+    version = header(headers, "X-Speke-Version")
+    if version is None or version.strip() != SPEKE_VERSION:
+        raise UnsupportedVersion("Unsupported SPEKE version")
+
+
+def check_content_type(headers: Mapping[str, Any] | None) -> None:
+    content_type = header(headers, "Content-Type")
+    if content_type is None:
+        return
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in XML_MEDIA_TYPES:
+        raise UnsupportedMediaType(f"Unsupported Content-Type {media_type[:60]!r}: application/xml expected")
+
+
+def request_body(body: str | bytes | None, is_base64: bool, max_bytes: int) -> bytes:
+    """The raw CPIX bytes, refusing empty bodies, bad base64 and anything over ``max_bytes`` (checked
+    before decoding and before any XML parsing)."""
+    if body is None or len(body) == 0:
+        raise BadRequest("Empty request body: a CPIX document is expected")
+    if is_base64:
+        if len(body) > (max_bytes * 4) // 3 + 4:
+            raise RequestTooLarge(f"Request body too large: at most {max_bytes} bytes")
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("Request body is flagged base64 but is not valid base64") from None
+    else:
+        if len(body) > max_bytes:
+            raise RequestTooLarge(f"Request body too large: at most {max_bytes} bytes")
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    if len(raw) > max_bytes:
+        raise RequestTooLarge(f"Request body too large: at most {max_bytes} bytes")
+    return raw
+
+
+def success_headers() -> dict[str, str]:
+    return {"Content-Type": "application/xml", "X-Speke-User-Agent": USER_AGENT, "X-Speke-Version": SPEKE_VERSION}
+
+
+def error_headers(retry_after: int | None = None) -> dict[str, str]:
+    headers = {"Content-Type": "text/plain; charset=utf-8", "X-Speke-User-Agent": USER_AGENT,
+               "X-Speke-Version": SPEKE_VERSION}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return headers

@@ -1,0 +1,154 @@
+"""Shared fixtures: paths, the test vectors' master key, the test delivery certificate, a LambdaContext,
+an API Gateway REST proxy event factory, and the handler loaded with a clean runtime per test."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+DASHIF = SHARED / "test-vectors" / "dashif"
+CPIX_XSD = SHARED / "cpix-xsd" / "cpix.xsd"
+CERTS = REPO / "tests" / "fixtures" / "certs"
+EVENTS = REPO / "events"
+HANDLER_PATH = REPO / "functions" / "key_provider" / "app.py"
+
+# Contract section 5 test vectors: K_master and the keys it must give.
+MASTER_KEY = b"0123456789abcdef0123456789abcdef"
+DERIVATION_VECTORS = [
+    ("test_case_generic", "0f083e4e-b831-4a3d-917e-ce78076e54aa", "f11a18a35cc5cb5080547aff81458d53"),
+    ("test_case_generic", "041fdd3a-7f5e-4848-a7cb-65e97758e9a0", "c2ebe7a748ae9366c7fadb3d4f47f481"),
+    ("channel-1", "0f083e4e-b831-4a3d-917e-ce78076e54aa", "cd5c270734dae433313b53838fdf7a1d"),
+]
+CALLER_ARN = "arn:aws:sts::111122223333:assumed-role/SpekeMediaPackageRole/MediaPackageSession"
+
+
+@pytest.fixture(scope="session")
+def delivery_cert_der() -> bytes:
+    return (CERTS / "delivery.cert.der").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def delivery_private_key():
+    return load_pem_private_key((CERTS / "delivery.key.pem").read_bytes(), password=None)
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "speke-keyprovider-test"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:111122223333:function:speke-keyprovider-test"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext(aws_request_id=str(uuid.uuid4()))
+
+
+def rest_event(body: bytes | str | None, *, headers: dict[str, str] | None = None, base64_body: bool = False,
+               caller_arn: str | None = CALLER_ARN, method: str = "POST", path: str = "/copyProtection") -> dict[str, Any]:
+    """An API Gateway REST proxy event (the shape `sam local generate-event apigateway aws-proxy` makes)."""
+    if headers is None:
+        headers = {"Content-Type": "application/xml", "X-Speke-Version": "2.0"}
+    if isinstance(body, bytes):
+        body = base64.b64encode(body).decode() if base64_body else body.decode("utf-8")
+    identity = {"userArn": caller_arn, "caller": "AROAEXAMPLE:MediaPackageSession", "accountId": "111122223333",
+                "accessKey": "ASIAEXAMPLE", "sourceIp": "203.0.113.10", "userAgent": "MediaPackage"}
+    return {
+        "resource": "/copyProtection", "path": path, "httpMethod": method, "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()}, "queryStringParameters": None,
+        "pathParameters": None, "stageVariables": None, "body": body, "isBase64Encoded": base64_body,
+        "requestContext": {"resourcePath": "/copyProtection", "httpMethod": method, "path": "/Prod/copyProtection",
+                           "stage": "Prod", "requestId": str(uuid.uuid4()), "accountId": "111122223333",
+                           "identity": identity if caller_arn is not None else {"sourceIp": "203.0.113.10"}},
+    }
+
+
+@pytest.fixture
+def make_event():
+    return rest_event
+
+
+@pytest.fixture
+def master_key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "master.key"
+    path.write_bytes(MASTER_KEY + b"\n")
+    return path
+
+
+@pytest.fixture
+def handler_env(monkeypatch: pytest.MonkeyPatch, master_key_file: Path) -> pytest.MonkeyPatch:
+    """Environment of a function on the file key home; tests add or override settings."""
+    for name in ("KEY_SOURCE", "MASTER_KEY_SECRET_ID", "KMS_HMAC_KEY_ID", "TRUSTED_CERT_SHA256",
+                 "REQUIRE_ENCRYPTED_KEYS", "ALLOWED_CALLER_ARNS", "RANDOM_EXPLICIT_IV", "XRAY_TRACING"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KEY_SOURCE", "file")
+    monkeypatch.setenv("MASTER_KEY_FILE", str(master_key_file))
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "SpekeKeyProviderTest")
+    return monkeypatch
+
+
+def _load_app():
+    spec = importlib.util.spec_from_file_location("speke_app_under_test", HANDLER_PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["speke_app_under_test"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_APP = None
+
+
+@pytest.fixture
+def app(handler_env):
+    """The function module, with a runtime rebuilt from this test's environment."""
+    global _APP
+    if _APP is None:
+        _APP = _load_app()
+    return _APP
+
+
+@pytest.fixture
+def invoke(app, lambda_context):
+    """Call the handler with an event; returns (status, headers, body bytes)."""
+
+    def _invoke(event: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        result = app.lambda_handler(event, lambda_context)
+        body = result.get("body") or ""
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+        headers = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers.setdefault(name, ", ".join(values))
+        return result["statusCode"], headers, raw
+
+    return _invoke
+
+
+@pytest.fixture(autouse=True)
+def _clean_runtime():
+    """Rebuild lazily created runtime (settings, clients, caches) around every test."""
+    from speke_keyprovider import runtime, trust
+
+    runtime.reset_runtime()
+    trust._load.cache_clear()
+    yield
+    runtime.reset_runtime()
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
