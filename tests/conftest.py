@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from speke_keyprovider.apigw_event import DEFAULT_CALLER_ARN, rest_proxy_event
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DASHIF = SHARED / "test-vectors" / "dashif"
@@ -30,7 +32,7 @@ DERIVATION_VECTORS = [
     ("test_case_generic", "041fdd3a-7f5e-4848-a7cb-65e97758e9a0", "c2ebe7a748ae9366c7fadb3d4f47f481"),
     ("channel-1", "0f083e4e-b831-4a3d-917e-ce78076e54aa", "cd5c270734dae433313b53838fdf7a1d"),
 ]
-CALLER_ARN = "arn:aws:sts::111122223333:assumed-role/SpekeMediaPackageRole/MediaPackageSession"
+CALLER_ARN = DEFAULT_CALLER_ARN
 
 
 @pytest.fixture(scope="session")
@@ -62,21 +64,9 @@ def lambda_context() -> FakeLambdaContext:
 
 def rest_event(body: bytes | str | None, *, headers: dict[str, str] | None = None, base64_body: bool = False,
                caller_arn: str | None = CALLER_ARN, method: str = "POST", path: str = "/copyProtection") -> dict[str, Any]:
-    """An API Gateway REST proxy event (the shape `sam local generate-event apigateway aws-proxy` makes)."""
-    if headers is None:
-        headers = {"Content-Type": "application/xml", "X-Speke-Version": "2.0"}
-    if isinstance(body, bytes):
-        body = base64.b64encode(body).decode() if base64_body else body.decode("utf-8")
-    identity = {"userArn": caller_arn, "caller": "AROAEXAMPLE:MediaPackageSession", "accountId": "111122223333",
-                "accessKey": "ASIAEXAMPLE", "sourceIp": "203.0.113.10", "userAgent": "MediaPackage"}
-    return {
-        "resource": "/copyProtection", "path": path, "httpMethod": method, "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()}, "queryStringParameters": None,
-        "pathParameters": None, "stageVariables": None, "body": body, "isBase64Encoded": base64_body,
-        "requestContext": {"resourcePath": "/copyProtection", "httpMethod": method, "path": "/Prod/copyProtection",
-                           "stage": "Prod", "requestId": str(uuid.uuid4()), "accountId": "111122223333",
-                           "identity": identity if caller_arn is not None else {"sourceIp": "203.0.113.10"}},
-    }
+    """An API Gateway REST proxy event for an IAM-authorised call (``caller_arn=None``: no identity)."""
+    return rest_proxy_event(body, headers=headers, base64_body=base64_body, caller_arn=caller_arn,
+                            method=method, path=path)
 
 
 @pytest.fixture

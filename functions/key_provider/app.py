@@ -61,6 +61,14 @@ def refuse(error: SpekeError) -> Response:
                     headers=speke_http.error_headers(retry_after))
 
 
+@app.not_found
+def not_found(error: Exception) -> Response:
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="Rejected.not_found", unit=MetricUnit.Count, value=1)
+    return Response(status_code=404, body="Not found: the key provider answers POST /copyProtection only",
+                    headers=speke_http.error_headers())
+
+
 @app.exception_handler(ConfigurationError)
 def misconfigured(error: ConfigurationError) -> Response:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)

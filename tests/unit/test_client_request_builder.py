@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from defusedxml.ElementTree import fromstring
-
 from speke_keyprovider.client.request_builder import (
     CHILD_HLS_MEDIA,
     CHILD_PSSH,
@@ -61,22 +60,37 @@ def test_video_presets(preset, types):
 
 
 def test_audio_presets():
-    assert [t.track_type for t in PRESETS["AUDIO"]["PRESET_AUDIO_2"]] == ["STEREO_AUDIO", "MULTICHANNEL_AUDIO"]
+    assert [t.track_type for t in PRESETS["AUDIO"]["PRESET_AUDIO_2"]] == [
+        "STEREO_AUDIO",
+        "MULTICHANNEL_AUDIO",
+    ]
     assert [t.track_type for t in PRESETS["AUDIO"]["PRESET_AUDIO_3"]] == [
-        "STEREO_AUDIO", "MULTICHANNEL_AUDIO_3_6", "MULTICHANNEL_AUDIO_7"]
+        "STEREO_AUDIO",
+        "MULTICHANNEL_AUDIO_3_6",
+        "MULTICHANNEL_AUDIO_7",
+    ]
     assert PRESETS["AUDIO"]["UNENCRYPTED"] == ()
 
 
 def test_shape_of_a_clear_request():
-    built = build_request(content_id="channel-1", video_preset="PRESET_VIDEO_2", audio_preset="PRESET_AUDIO_1",
-                          drm_systems=["widevine", "playready"], scheme="cenc")
+    built = build_request(
+        content_id="channel-1",
+        video_preset="PRESET_VIDEO_2",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["widevine", "playready"],
+        scheme="cenc",
+    )
     root = _root(built)
     assert root.tag == "{urn:dashif:org:cpix}CPIX"
     assert root.get("contentId") == "channel-1" and root.get("version") == "2.3"
     assert root.find("cpix:DeliveryDataList", NS) is None
     # children in schema order
     assert [c.tag.split("}")[1] for c in root] == [
-        "ContentKeyList", "DRMSystemList", "ContentKeyPeriodList", "ContentKeyUsageRuleList"]
+        "ContentKeyList",
+        "DRMSystemList",
+        "ContentKeyPeriodList",
+        "ContentKeyUsageRuleList",
+    ]
     keys = root.findall("cpix:ContentKeyList/cpix:ContentKey", NS)
     assert len(keys) == 3 == len(built.keys)
     assert {k.get("commonEncryptionScheme") for k in keys} == {"cenc"}
@@ -86,7 +100,11 @@ def test_shape_of_a_clear_request():
     assert len(systems) == 6
     for system in systems:
         assert [c.tag.split("}")[1] for c in system] == [
-            "PSSH", "ContentProtectionData", "HLSSignalingData", "HLSSignalingData"]
+            "PSSH",
+            "ContentProtectionData",
+            "HLSSignalingData",
+            "HLSSignalingData",
+        ]
         assert [c.get("playlist") for c in system][2:] == ["media", "master"]
         assert all((c.text or "") == "" for c in system)
     (period,) = root.findall("cpix:ContentKeyPeriodList/cpix:ContentKeyPeriod", NS)
@@ -105,25 +123,35 @@ def test_shape_of_a_clear_request():
 
 
 def test_shared_is_one_all_key_with_two_bare_filters():
-    built = build_request(content_id="c", video_preset="SHARED", audio_preset="SHARED", drm_systems=["fairplay"])
+    built = build_request(
+        content_id="c", video_preset="SHARED", audio_preset="SHARED", drm_systems=["fairplay"]
+    )
     (rule,) = _root(built).findall("cpix:ContentKeyUsageRuleList/cpix:ContentKeyUsageRule", NS)
     assert rule.get("intendedTrackType") == "ALL"
     assert [(c.tag.split("}")[1], c.attrib) for c in rule][1:] == [("VideoFilter", {}), ("AudioFilter", {})]
     with pytest.raises(ValueError, match="SHARED"):
-        build_request(content_id="c", video_preset="SHARED", audio_preset="PRESET_AUDIO_1", drm_systems=["widevine"])
+        build_request(
+            content_id="c", video_preset="SHARED", audio_preset="PRESET_AUDIO_1", drm_systems=["widevine"]
+        )
 
 
 def test_plus_track_type_gets_one_spanning_filter():
-    built = build_request(content_id="c", video_preset="PRESET_VIDEO_7", audio_preset="UNENCRYPTED",
-                          drm_systems=["widevine"])
+    built = build_request(
+        content_id="c", video_preset="PRESET_VIDEO_7", audio_preset="UNENCRYPTED", drm_systems=["widevine"]
+    )
     rules = _root(built).findall("cpix:ContentKeyUsageRuleList/cpix:ContentKeyUsageRule", NS)
     assert rules[0].get("intendedTrackType") == "SD+HD1"
     assert [c.attrib for c in rules[0].findall("cpix:VideoFilter", NS)] == [{"maxPixels": "921600"}]
 
 
 def test_periods_multiply_keys_and_each_rule_points_at_its_period():
-    built = build_request(content_id="c", video_preset="PRESET_VIDEO_3", audio_preset="PRESET_AUDIO_2",
-                          drm_systems=["widevine", "fairplay", "aes128"], periods=3)
+    built = build_request(
+        content_id="c",
+        video_preset="PRESET_VIDEO_3",
+        audio_preset="PRESET_AUDIO_2",
+        drm_systems=["widevine", "fairplay", "aes128"],
+        periods=3,
+    )
     root = _root(built)
     periods = root.findall("cpix:ContentKeyPeriodList/cpix:ContentKeyPeriod", NS)
     assert [p.get("index") for p in periods] == ["1", "2", "3"]
@@ -131,18 +159,28 @@ def test_periods_multiply_keys_and_each_rule_points_at_its_period():
     assert len(root.findall(".//cpix:DRMSystem", NS)) == 45
     assert len({k.kid for k in built.keys}) == 15
     for period in periods:
-        rules = [r for r in root.findall(".//cpix:ContentKeyUsageRule", NS)
-                 if r.find("cpix:KeyPeriodFilter", NS).get("periodId") == period.get("id")]
+        rules = [
+            r
+            for r in root.findall(".//cpix:ContentKeyUsageRule", NS)
+            if r.find("cpix:KeyPeriodFilter", NS).get("periodId") == period.get("id")
+        ]
         assert sorted(r.get("intendedTrackType") for r in rules) == sorted(
-            ["SD", "HD", "UHD", "STEREO_AUDIO", "MULTICHANNEL_AUDIO"])
+            ["SD", "HD", "UHD", "STEREO_AUDIO", "MULTICHANNEL_AUDIO"]
+        )
     assert [k.period_index for k in built.keys[:5]] == [1] * 5
 
 
 def test_default_children_per_system():
-    built = build_request(content_id="c", video_preset="PRESET_VIDEO_1", audio_preset="UNENCRYPTED",
-                          drm_systems=list(DRM_SYSTEM_IDS))
-    got = {s.get("systemId"): [(c.tag.split("}")[1], c.get("playlist")) for c in s]
-           for s in _root(built).findall(".//cpix:DRMSystem", NS)}
+    built = build_request(
+        content_id="c",
+        video_preset="PRESET_VIDEO_1",
+        audio_preset="UNENCRYPTED",
+        drm_systems=list(DRM_SYSTEM_IDS),
+    )
+    got = {
+        s.get("systemId"): [(c.tag.split("}")[1], c.get("playlist")) for c in s]
+        for s in _root(built).findall(".//cpix:DRMSystem", NS)
+    }
     hls = [("HLSSignalingData", "media"), ("HLSSignalingData", "master")]
     assert got[DRM_SYSTEM_IDS["fairplay"]] == hls
     assert got[DRM_SYSTEM_IDS["aes128"]] == hls
@@ -152,19 +190,38 @@ def test_default_children_per_system():
 
 def test_children_override_and_given_kids():
     kids = [uuid.UUID(int=1), uuid.UUID(int=2)]
-    built = build_request(content_id="c", video_preset="PRESET_VIDEO_1", audio_preset="PRESET_AUDIO_1",
-                          drm_systems=["widevine"], kids=kids, children={"widevine": [CHILD_HLS_MEDIA, CHILD_PSSH]})
+    built = build_request(
+        content_id="c",
+        video_preset="PRESET_VIDEO_1",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["widevine"],
+        kids=kids,
+        children={"widevine": [CHILD_HLS_MEDIA, CHILD_PSSH]},
+    )
     assert [k.kid for k in built.keys] == kids
     (first, _) = _root(built).findall(".//cpix:DRMSystem", NS)
-    assert [(c.tag.split("}")[1], c.get("playlist")) for c in first] == [("PSSH", None), ("HLSSignalingData", "media")]
+    assert [(c.tag.split("}")[1], c.get("playlist")) for c in first] == [
+        ("PSSH", None),
+        ("HLSSignalingData", "media"),
+    ]
     with pytest.raises(ValueError, match="2 kids"):
-        build_request(content_id="c", video_preset="PRESET_VIDEO_1", audio_preset="PRESET_AUDIO_1",
-                      drm_systems=["widevine"], kids=kids[:1])
+        build_request(
+            content_id="c",
+            video_preset="PRESET_VIDEO_1",
+            audio_preset="PRESET_AUDIO_1",
+            drm_systems=["widevine"],
+            kids=kids[:1],
+        )
 
 
 def test_delivery_data_carries_the_certificate():
-    built = build_request(content_id="c", video_preset="PRESET_VIDEO_1", audio_preset="PRESET_AUDIO_1",
-                          drm_systems=["widevine"], certificate_der=CERT_DER)
+    built = build_request(
+        content_id="c",
+        video_preset="PRESET_VIDEO_1",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["widevine"],
+        certificate_der=CERT_DER,
+    )
     root = _root(built)
     (dd,) = root.findall("cpix:DeliveryDataList/cpix:DeliveryData", NS)
     assert dd.get("id")
@@ -189,16 +246,21 @@ def test_delivery_data_carries_the_certificate():
     ],
 )
 def test_refuses_requests_mediapackage_could_not_send(kwargs, message):
-    args = {"content_id": "c", "video_preset": "PRESET_VIDEO_1", "audio_preset": "PRESET_AUDIO_1",
-            "drm_systems": ["widevine"]} | kwargs
+    args = {
+        "content_id": "c",
+        "video_preset": "PRESET_VIDEO_1",
+        "audio_preset": "PRESET_AUDIO_1",
+        "drm_systems": ["widevine"],
+    } | kwargs
     with pytest.raises(ValueError, match=message):
         build_request(**args)
 
 
 def test_unknown_system_id_passes_through():
     sid = "11111111-2222-3333-4444-555555555555"
-    built = build_request(content_id="c", video_preset="PRESET_VIDEO_1", audio_preset="UNENCRYPTED",
-                          drm_systems=[sid.upper()])
+    built = build_request(
+        content_id="c", video_preset="PRESET_VIDEO_1", audio_preset="UNENCRYPTED", drm_systems=[sid.upper()]
+    )
     assert _root(built).find(".//cpix:DRMSystem", NS).get("systemId") == sid
 
 
@@ -206,7 +268,9 @@ def test_every_preset_pair_builds():
     for video, audio in itertools.product(PRESETS["VIDEO"], PRESETS["AUDIO"]):
         if (video == "SHARED") != (audio == "SHARED") or video == audio == "UNENCRYPTED":
             continue
-        built = build_request(content_id="c", video_preset=video, audio_preset=audio, drm_systems=["widevine"])
+        built = build_request(
+            content_id="c", video_preset=video, audio_preset=audio, drm_systems=["widevine"]
+        )
         types = [k.track_type for k in built.keys]
         assert len(types) == len(set(types))
         assert _root(built).get("version") == "2.3"
@@ -215,5 +279,9 @@ def test_every_preset_pair_builds():
 def test_request_content_id_is_escaped_safely():
     # the pattern forbids markup, so the writer never has to rely on escaping for attributes we own
     with pytest.raises(ValueError):
-        build_request(content_id='a"><x', video_preset="PRESET_VIDEO_1", audio_preset="UNENCRYPTED",
-                      drm_systems=["widevine"])
+        build_request(
+            content_id='a"><x',
+            video_preset="PRESET_VIDEO_1",
+            audio_preset="UNENCRYPTED",
+            drm_systems=["widevine"],
+        )

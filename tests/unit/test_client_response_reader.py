@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
-
 from speke_keyprovider.client.request_builder import build_request
 from speke_keyprovider.client.response_reader import CpixReadError, read_content_keys
 from speke_keyprovider.client.testing import ReferenceResponder
@@ -35,7 +34,8 @@ def _pfx_key(n: int):
     with warnings.catch_warnings():  # Cert2/Cert4 have negative serial numbers: cryptography warns
         warnings.simplefilter("ignore")
         key, _cert, _extra = pkcs12.load_key_and_certificates(
-            (VECTORS / f"Cert{n}.pfx").read_bytes(), f"Cert{n}".encode())
+            (VECTORS / f"Cert{n}.pfx").read_bytes(), f"Cert{n}".encode()
+        )
     return key
 
 
@@ -60,7 +60,9 @@ def test_dashif_wrong_mac_is_refused():
 
 def test_dashif_clear_keys():
     keys = read_content_keys(_vector("ClearContentKeysOnly.xml"))
-    assert base64.b64encode(keys["40d02dd1-61a3-4787-a155-572325d47b80"]).decode() == "gPxt0PMwrHM4TdjwdQmhhQ=="
+    assert (
+        base64.b64encode(keys["40d02dd1-61a3-4787-a155-572325d47b80"]).decode() == "gPxt0PMwrHM4TdjwdQmhhQ=="
+    )
     assert len(keys) == 4 and all(len(v) == 16 for v in keys.values())
 
 
@@ -82,8 +84,13 @@ def test_encrypted_without_private_key_or_with_a_stranger_key():
 
 @pytest.mark.parametrize("form", ["aws", "dashif", "rfc6030"])
 def test_round_trip_with_every_mac_key_form(delivery_key, form):
-    built = build_request(content_id="rt", video_preset="PRESET_VIDEO_2", audio_preset="PRESET_AUDIO_1",
-                          drm_systems=["widevine"], certificate_der=CERT_DER)
+    built = build_request(
+        content_id="rt",
+        video_preset="PRESET_VIDEO_2",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["widevine"],
+        certificate_der=CERT_DER,
+    )
     responder = ReferenceResponder(mac_key_form=form)
     answer = responder.respond(built.xml)
     assert b"PlainValue" not in answer
@@ -93,16 +100,25 @@ def test_round_trip_with_every_mac_key_form(delivery_key, form):
 
 
 def test_round_trip_clear():
-    built = build_request(content_id="rt", video_preset="PRESET_VIDEO_1", audio_preset="PRESET_AUDIO_1",
-                          drm_systems=["widevine"])
+    built = build_request(
+        content_id="rt",
+        video_preset="PRESET_VIDEO_1",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["widevine"],
+    )
     responder = ReferenceResponder(cek_for=lambda cid, kid: kid.bytes[::-1])
     keys = read_content_keys(responder.respond(built.xml))
     assert keys == {str(k.kid): k.kid.bytes[::-1] for k in built.keys}
 
 
 def _encrypted_answer(fault=None):
-    built = build_request(content_id="rt", video_preset="PRESET_VIDEO_1", audio_preset="UNENCRYPTED",
-                          drm_systems=["widevine"], certificate_der=CERT_DER)
+    built = build_request(
+        content_id="rt",
+        video_preset="PRESET_VIDEO_1",
+        audio_preset="UNENCRYPTED",
+        drm_systems=["widevine"],
+        certificate_der=CERT_DER,
+    )
     return ReferenceResponder(fault=fault).respond(built.xml)
 
 
@@ -118,13 +134,23 @@ def test_plain_value_in_an_encrypted_answer_is_refused(delivery_key):
 
 def test_tampered_ciphertext_fails_the_mac_before_decrypting(delivery_key):
     doc = _encrypted_answer().decode()
-    cipher = re.search(r"<enc:CipherValue>([^<]+)</enc:CipherValue></enc:CipherData></pskc:EncryptedValue>"
-                       r"<pskc:ValueMAC>", doc)
+    cipher = re.search(
+        r"<enc:CipherValue>([^<]+)</enc:CipherValue></enc:CipherData></pskc:EncryptedValue>"
+        r"<pskc:ValueMAC>",
+        doc,
+    )
     blob = bytearray(base64.b64decode(cipher.group(1)))
     blob[-1] ^= 0xFF  # would also break the padding: the MAC must be what reports it
     doc = doc.replace(cipher.group(1), base64.b64encode(bytes(blob)).decode())
     with pytest.raises(CpixReadError, match="ValueMAC does not verify"):
         read_content_keys(doc.encode(), delivery_key)
+
+
+def _doc(keys: bytes) -> bytes:
+    return (
+        b'<CPIX xmlns="urn:dashif:org:cpix" xmlns:p="urn:ietf:params:xml:ns:keyprov:pskc">'
+        b"<ContentKeyList>" + keys + b"</ContentKeyList></CPIX>"
+    )
 
 
 @pytest.mark.parametrize(
@@ -135,13 +161,21 @@ def test_tampered_ciphertext_fails_the_mac_before_decrypting(delivery_key):
         (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "forbidden"),
         (b'<x xmlns="urn:other"/>', "root element"),
         (b'<CPIX xmlns="urn:dashif:org:cpix"/>', "no ContentKeyList"),
-        (b'<CPIX xmlns="urn:dashif:org:cpix"><ContentKeyList><ContentKey kid="nope"/></ContentKeyList></CPIX>',
-         "not a UUID"),
-        (b'<CPIX xmlns="urn:dashif:org:cpix"><ContentKeyList><ContentKey kid="%s"/></ContentKeyList></CPIX>'
-         % str(uuid.UUID(int=5)).encode(), "no Data/Secret"),
-        (b'<CPIX xmlns="urn:dashif:org:cpix" xmlns:p="urn:ietf:params:xml:ns:keyprov:pskc"><ContentKeyList>'
-         b'<ContentKey kid="%s"><Data><p:Secret><p:PlainValue>AAAA</p:PlainValue></p:Secret></Data></ContentKey>'
-         b"</ContentKeyList></CPIX>" % str(uuid.UUID(int=5)).encode(), "3 bytes"),
+        (
+            _doc(b'<ContentKey kid="nope"/>'),
+            "not a UUID",
+        ),
+        (
+            _doc(b'<ContentKey kid="%s"/>' % str(uuid.UUID(int=5)).encode()),
+            "no Data/Secret",
+        ),
+        (
+            _doc(
+                b'<ContentKey kid="%s"><Data><p:Secret><p:PlainValue>AAAA</p:PlainValue></p:Secret></Data>'
+                b"</ContentKey>" % str(uuid.UUID(int=5)).encode()
+            ),
+            "3 bytes",
+        ),
     ],
 )
 def test_malformed_documents(document, message):
@@ -151,8 +185,13 @@ def test_malformed_documents(document, message):
 
 def test_errors_never_carry_key_material(delivery_key):
     responder = ReferenceResponder(fault="wrong_mac")
-    built = build_request(content_id="rt", video_preset="PRESET_VIDEO_1", audio_preset="UNENCRYPTED",
-                          drm_systems=["widevine"], certificate_der=CERT_DER)
+    built = build_request(
+        content_id="rt",
+        video_preset="PRESET_VIDEO_1",
+        audio_preset="UNENCRYPTED",
+        drm_systems=["widevine"],
+        certificate_der=CERT_DER,
+    )
     answer = responder.respond(built.xml)
     with pytest.raises(CpixReadError) as info:
         read_content_keys(answer, delivery_key)
@@ -164,7 +203,12 @@ def test_errors_never_carry_key_material(delivery_key):
 def test_reference_answers_validate_against_the_cpix_schema(encrypted):
     xmlschema = pytest.importorskip("xmlschema")
     schema = xmlschema.XMLSchema10(str(SHARED / "cpix-xsd" / "cpix.xsd"), allow="local")
-    built = build_request(content_id="xsd", video_preset="PRESET_VIDEO_8", audio_preset="PRESET_AUDIO_3",
-                          drm_systems=["widevine", "playready", "fairplay", "clearkey", "aes128"], periods=2,
-                          certificate_der=CERT_DER if encrypted else None)
+    built = build_request(
+        content_id="xsd",
+        video_preset="PRESET_VIDEO_8",
+        audio_preset="PRESET_AUDIO_3",
+        drm_systems=["widevine", "playready", "fairplay", "clearkey", "aes128"],
+        periods=2,
+        certificate_der=CERT_DER if encrypted else None,
+    )
     schema.validate(ReferenceResponder().respond(built.xml).decode())

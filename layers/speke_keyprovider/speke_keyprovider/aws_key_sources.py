@@ -42,8 +42,8 @@ def _error_code(exc: BaseException) -> str:
 
 
 class SecretsManagerMasterKey(MasterKeySource):
-    """K_master = the secret's SecretString (UTF-8), cached for ``ttl`` seconds through Powertools
-    parameters. If a refresh fails, the last good value keeps serving for ``grace`` more seconds."""
+    """K_master = the secret's SecretString (UTF-8), cached for ``ttl`` seconds by Powertools parameters.
+    If a refresh fails, the last fetched value keeps serving until ``ttl + grace`` after its fetch."""
 
     name = "secretsmanager"
 
@@ -55,6 +55,7 @@ class SecretsManagerMasterKey(MasterKeySource):
         self._client = client
         self._provider: Any = None
         self._clock = clock
+        self._last_raw: object = None
         self._last_good: bytes | None = None
         self._last_good_at = 0.0
         self._lock = threading.Lock()
@@ -72,25 +73,23 @@ class SecretsManagerMasterKey(MasterKeySource):
         return self._provider
 
     def _master(self) -> bytes:
-        now = self._clock()
-        if self._last_good is not None and now - self._last_good_at < self._ttl:
-            return self._last_good  # warm path: no AWS call, no Powertools cache lookup
+        """Warm path: Powertools serves the secret from its in-memory cache (no AWS call) until
+        ``max_age``; then it fetches again. A new value object means a real fetch happened."""
+        try:
+            value = self._get_provider().get(self._secret_id, max_age=self._ttl)
+        except Exception as exc:  # noqa: BLE001 - any failure of the dependency is a 503 (or grace)
+            logger.warning("Secrets Manager refresh failed", extra={"error_code": _error_code(exc),
+                                                                    "secret_id": self._secret_id})
+            return self._grace_or_raise(self._clock(), "secretsmanager_unavailable")
+        if value is self._last_raw and self._last_good is not None:
+            return self._last_good
         with self._lock:
-            now = self._clock()
-            if self._last_good is not None and now - self._last_good_at < self._ttl:
-                return self._last_good
             try:
-                value = self._get_provider().get(self._secret_id, max_age=self._ttl)
                 master = master_key_from_text(value, source="Secrets Manager")
             except MasterKeyTooShort:
                 logger.error("master key secret is shorter than 32 characters", extra={"secret_id": self._secret_id})
-                return self._grace_or_raise(now, "master_key_invalid")
-            except Exception as exc:  # noqa: BLE001 - any failure of the dependency is a 503 (or grace)
-                code = _error_code(exc)
-                logger.warning("Secrets Manager refresh failed", extra={"error_code": code,
-                                                                        "secret_id": self._secret_id})
-                return self._grace_or_raise(now, "secretsmanager_unavailable")
-            self._last_good, self._last_good_at = master, now
+                return self._grace_or_raise(self._clock(), "master_key_invalid")
+            self._last_raw, self._last_good, self._last_good_at = value, master, self._clock()
             return master
 
     def _grace_or_raise(self, now: float, reason: str) -> bytes:
@@ -101,7 +100,7 @@ class SecretsManagerMasterKey(MasterKeySource):
         raise BackendUnavailable(reason=reason)
 
     def clear_cache(self) -> None:
-        self._last_good = None
+        self._last_raw = self._last_good = None
         if self._provider is not None:
             self._provider.clear_cache()
 

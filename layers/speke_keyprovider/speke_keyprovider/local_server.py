@@ -24,17 +24,18 @@ import signal
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from .apigw_event import rest_proxy_event
 from .local_sigv4 import LocalCredentials, SigV4Rejected, verify
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit; the function caps at 1 MiB
 LOCAL_ACCOUNT = "000000000000"
+LOCAL_CALLER_ARN = f"arn:aws:iam::{LOCAL_ACCOUNT}:user/local-speke-client"
 DEFAULT_HANDLER = Path("functions/key_provider/app.py")
 DEFAULT_STATE_DIR = Path(".local-state")
 
@@ -79,33 +80,6 @@ def configure_environment(env: dict[str, str], state_dir: Path) -> list[str]:
         notes.append(f"  export AWS_SECRET_ACCESS_KEY={env['LOCAL_SIGV4_SECRET_ACCESS_KEY']}")
     env.setdefault("LOCAL_SIGV4_REGION", "us-east-1")
     return notes
-
-
-def proxy_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes,
-                access_key: str | None, stage: str = "local") -> dict[str, Any]:
-    """An API Gateway REST proxy event, as API Gateway builds it for an AWS_IAM-authorised call."""
-    try:
-        text, is_b64 = body.decode("utf-8"), False
-    except UnicodeDecodeError:
-        text, is_b64 = base64.b64encode(body).decode("ascii"), True
-    params = dict(item.split("=", 1) if "=" in item else (item, "") for item in query.split("&") if item)
-    request_id = str(uuid.uuid4())
-    identity = {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent"), "accessKey": access_key,
-                "accountId": LOCAL_ACCOUNT if access_key else None,
-                "caller": access_key, "user": access_key,
-                "userArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:user/local-speke-client" if access_key else None}
-    return {
-        "resource": "/copyProtection", "path": path, "httpMethod": method,
-        "headers": dict(headers), "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": params or None, "multiValueQueryStringParameters":
-            {k: [v] for k, v in params.items()} or None,
-        "pathParameters": None, "stageVariables": None,
-        "requestContext": {"resourcePath": "/copyProtection", "httpMethod": method, "path": f"/{stage}{path}",
-                           "stage": stage, "requestId": request_id, "accountId": LOCAL_ACCOUNT,
-                           "apiId": "local", "protocol": "HTTP/1.1", "identity": identity,
-                           "requestTimeEpoch": int(time.time() * 1000)},
-        "body": text, "isBase64Encoded": is_b64,
-    }
 
 
 def lambda_context(request_id: str) -> SimpleNamespace:
@@ -177,7 +151,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             access_key = verify(method, url, headers, body, self.server.creds)
         except SigV4Rejected as exc:
             return 403, json_headers, json.dumps({"message": str(exc)}).encode()
-        event = proxy_event(method, path, query, headers, body, access_key)
+        params = dict(item.split("=", 1) if "=" in item else (item, "") for item in query.split("&") if item)
+        event = rest_proxy_event(body, headers=headers, caller_arn=LOCAL_CALLER_ARN, access_key=access_key,
+                                 account_id=LOCAL_ACCOUNT, method=method, path=path, stage="local", query=params)
         with self.server.invoke_lock:
             result = self.server.lambda_handler(event, lambda_context(event["requestContext"]["requestId"]))
         out_headers = dict(result.get("headers") or {})
@@ -205,17 +181,18 @@ def main(argv: list[str] | None = None) -> int:
         print(line, file=sys.stderr, flush=True)
 
     server = KeyProviderServer((args.host, args.port), handler, creds, log)
+
+    def stop(signum: int, frame: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)  # installed before the banner, so a caller that waits for it can stop us
+    signal.signal(signal.SIGINT, stop)
     host, port = server.server_address[:2]
     log(f"speke-keyprovider listening on http://{host}:{port}/copyProtection "
         f"(SigV4: service execute-api, region {creds.region})")
     for line in notes:
         log(line)
 
-    def stop(signum: int, frame: Any) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

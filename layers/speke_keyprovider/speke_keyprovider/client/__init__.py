@@ -9,5 +9,12 @@ Independent of the provider's own modules on purpose, so it can vet any SPEKE v2
 from .request_builder import DRM_SYSTEM_IDS, PRESETS, BuiltRequest, RequestedKey, build_request
 from .response_reader import CpixReadError, read_content_keys
 
-__all__ = ["DRM_SYSTEM_IDS", "PRESETS", "BuiltRequest", "CpixReadError", "RequestedKey", "build_request",
-           "read_content_keys"]
+__all__ = [
+    "DRM_SYSTEM_IDS",
+    "PRESETS",
+    "BuiltRequest",
+    "CpixReadError",
+    "RequestedKey",
+    "build_request",
+    "read_content_keys",
+]

@@ -7,8 +7,8 @@ size check. Elements are matched by namespace URI, never by prefix.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from xml.etree.ElementTree import Element  # noqa: S405 - type only; parsing goes through defusedxml
-from xml.sax.saxutils import escape, quoteattr  # noqa: S406 - escaping only, nothing is parsed
+from xml.etree.ElementTree import Element
+from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError
@@ -95,8 +95,13 @@ class Writer:
     def __init__(self) -> None:
         self._parts: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>\n']
 
-    def open(self, tag: str, attrs: Mapping[str, object] | Iterable[tuple[str, object]] = (),
-             *, empty: bool = False) -> None:
+    def open(
+        self,
+        tag: str,
+        attrs: Mapping[str, object] | Iterable[tuple[str, object]] = (),
+        *,
+        empty: bool = False,
+    ) -> None:
         items = attrs.items() if isinstance(attrs, Mapping) else attrs
         rendered = "".join(f" {name}={quoteattr(str(value))}" for name, value in items if value is not None)
         self._parts.append(f"<{tag}{rendered}{'/' if empty else ''}>")
@@ -107,7 +112,9 @@ class Writer:
     def close(self, tag: str) -> None:
         self._parts.append(f"</{tag}>")
 
-    def leaf(self, tag: str, value: str, attrs: Mapping[str, object] | Iterable[tuple[str, object]] = ()) -> None:
+    def leaf(
+        self, tag: str, value: str, attrs: Mapping[str, object] | Iterable[tuple[str, object]] = ()
+    ) -> None:
         self.open(tag, attrs)
         self._parts.append(escape(value))
         self.close(tag)

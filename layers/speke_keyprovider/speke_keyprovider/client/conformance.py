@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree.ElementTree import Element  # noqa: S405 - type only
+from xml.etree.ElementTree import Element
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -75,8 +75,10 @@ class KeyRow:
     key_bytes: bytes | None
 
     def __repr__(self) -> str:  # keep the key out of reprs and tracebacks
-        return (f"KeyRow(kid={self.kid!r}, track_type={self.track_type!r}, period_id={self.period_id!r}, "
-                f"scheme={self.scheme!r}, sha256_fingerprint_of_key={self.sha256_fingerprint_of_key!r})")
+        return (
+            f"KeyRow(kid={self.kid!r}, track_type={self.track_type!r}, period_id={self.period_id!r}, "
+            f"scheme={self.scheme!r}, sha256_fingerprint_of_key={self.sha256_fingerprint_of_key!r})"
+        )
 
 
 @dataclass
@@ -98,11 +100,21 @@ class Report:
             "violations": list(self.violations),
             "warnings": list(self.warnings),
             "keys": [
-                {"kid": k.kid, "track_type": k.track_type, "period_id": k.period_id, "scheme": k.scheme,
-                 "key_sha256": k.sha256_fingerprint_of_key}
-                | ({"key_hex": k.key_bytes.hex() if k.key_bytes else None,
-                    "key_base64": base64.b64encode(k.key_bytes).decode() if k.key_bytes else None}
-                   if show_keys else {})
+                {
+                    "kid": k.kid,
+                    "track_type": k.track_type,
+                    "period_id": k.period_id,
+                    "scheme": k.scheme,
+                    "key_sha256": k.sha256_fingerprint_of_key,
+                }
+                | (
+                    {
+                        "key_hex": k.key_bytes.hex() if k.key_bytes else None,
+                        "key_base64": base64.b64encode(k.key_bytes).decode() if k.key_bytes else None,
+                    }
+                    if show_keys
+                    else {}
+                )
                 for k in self.keys
             ],
             "signalling": self.signalling,
@@ -143,6 +155,7 @@ class _Checker:
         self.report = report
         self.private_key = private_key
         self.request = parse(built.xml)
+        self.ivs: set[bytes] = set()
 
     def fail(self, message: str) -> None:
         if message not in self.report.violations:
@@ -251,10 +264,13 @@ class _Checker:
             self.warn("no private key given: content keys checked for shape only, not decrypted")
             return None
         try:
-            return unwrap_delivery_keys(root, self.private_key)
+            keys = unwrap_delivery_keys(root, self.private_key)
         except CpixReadError as exc:
             self.fail(f"DeliveryData: {exc}")
             return None
+        if len(keys.mac_key) != 64:
+            self.warn(f"MAC key is {len(keys.mac_key)} bytes; the SPEKE profile uses a random 64-byte key")
+        return keys
 
     def delivery_shape(self, dd: Element) -> None:
         document_key = child(dd, CPIX, "DocumentKey")
@@ -262,9 +278,12 @@ class _Checker:
             self.fail("DeliveryData has no DocumentKey")
         else:
             if document_key.get("Algorithm") != ALG_AES256_CBC:
-                self.fail(f"DocumentKey@Algorithm is {document_key.get('Algorithm')!r}, expected {ALG_AES256_CBC}")
-            self.rsa_value(path(document_key, (CPIX, "Data"), (PSKC, "Secret"), (PSKC, "EncryptedValue")),
-                           "DocumentKey")
+                self.fail(
+                    f"DocumentKey@Algorithm is {document_key.get('Algorithm')!r}, expected {ALG_AES256_CBC}"
+                )
+            self.rsa_value(
+                path(document_key, (CPIX, "Data"), (PSKC, "Secret"), (PSKC, "EncryptedValue")), "DocumentKey"
+            )
         mac = child(dd, CPIX, "MACMethod")
         if mac is None:
             self.fail("DeliveryData has no MACMethod")
@@ -275,7 +294,10 @@ class _Checker:
         if aws is not None:
             self.rsa_value(aws, "MACMethod key")
         elif child(child(mac, CPIX, "Key"), ENC, "CipherData") is not None:
-            self.warn("MAC key is in the DASH-IF vectors' form (cpix:Key/enc:*), not AWS's cpix:Key/pskc:EncryptedValue")
+            self.warn(
+                "MAC key is in the DASH-IF vectors' form (cpix:Key/enc:*), "
+                "not AWS's cpix:Key/pskc:EncryptedValue"
+            )
             self.rsa_value(child(mac, CPIX, "Key"), "MACMethod key")
         elif child(mac, PSKC, "MACKey") is not None:
             self.warn("MAC key is in RFC 6030's pskc:MACKey form, not AWS's cpix:Key/pskc:EncryptedValue")
@@ -303,8 +325,11 @@ class _Checker:
         elements = children(key_list, CPIX, "ContentKey")
         if len(elements) != len(built.keys):
             self.fail(f"{len(elements)} ContentKey elements, the request had {len(built.keys)}")
-        asked_attrs = {(ck.get("kid") or "").lower(): ck for ck in children(
-            child(self.request, CPIX, "ContentKeyList") or self.request, CPIX, "ContentKey")}
+        asked_list = child(self.request, CPIX, "ContentKeyList")
+        asked_attrs = {
+            (ck.get("kid") or "").lower(): ck
+            for ck in (children(asked_list, CPIX, "ContentKey") if asked_list is not None else [])
+        }
         by_kid: dict[str, Element] = {}
         for ck in elements:
             raw = ck.get("kid") or ""
@@ -318,34 +343,48 @@ class _Checker:
             by_kid[kid] = ck
         for key in built.keys:
             kid = str(key.kid)
-            ck = by_kid.get(kid)
-            if ck is None:
+            answered = by_kid.get(kid)
+            if answered is None:
                 self.fail(f"ContentKey {kid} ({key.track_type}) is missing: kids must be echoed")
                 continue
-            scheme = ck.get("commonEncryptionScheme")
+            scheme = answered.get("commonEncryptionScheme")
             if scheme != built.scheme:
-                self.fail(f"ContentKey {kid} commonEncryptionScheme is {scheme!r}, the request had {built.scheme!r}")
+                self.fail(
+                    f"ContentKey {kid} commonEncryptionScheme is {scheme!r}, the request had {built.scheme!r}"
+                )
             asked = asked_attrs.get(kid)
             if asked is not None:
-                for name, value in asked.attrib.items():
-                    if ck.get(name) is not None and name != "kid" and ck.get(name) != value:
-                        self.fail(f"ContentKey {kid} @{name} changed from {value!r} to {ck.get(name)!r}")
-            explicit_iv = ck.get("explicitIV")
+                for name, asked_value in asked.attrib.items():
+                    if name not in ("kid", "commonEncryptionScheme") and answered.get(name) not in (
+                        None,
+                        asked_value,
+                    ):
+                        self.fail(
+                            f"ContentKey {kid} @{name} changed from {asked_value!r} to {answered.get(name)!r}"
+                        )
+            explicit_iv = answered.get("explicitIV")
             if explicit_iv is not None:
                 try:
                     if len(b64decode(explicit_iv, "explicitIV")) != 16:
                         self.fail(f"ContentKey {kid} explicitIV is not 16 bytes")
                 except SignallingError:
                     self.fail(f"ContentKey {kid} explicitIV is not valid base64")
-            value = self.key_value(ck, kid, delivery)
-            self.report.keys.append(KeyRow(
-                kid=kid, track_type=key.track_type, period_id=key.period_id, scheme=scheme or "",
-                sha256_fingerprint_of_key=hashlib.sha256(value).hexdigest() if value else None,
-                key_bytes=value,
-            ))
+            cek = self.key_value(answered, kid, delivery)
+            self.report.keys.append(
+                KeyRow(
+                    kid=kid,
+                    track_type=key.track_type,
+                    period_id=key.period_id,
+                    scheme=scheme or "",
+                    sha256_fingerprint_of_key=hashlib.sha256(cek).hexdigest() if cek else None,
+                    key_bytes=cek,
+                )
+            )
         for kid in by_kid:
             if kid not in {str(k.kid) for k in built.keys}:
-                self.fail(f"ContentKey {kid} was not requested (this checker expects kids echoed, never replaced)")
+                self.fail(
+                    f"ContentKey {kid} was not requested (this checker expects kids echoed, never replaced)"
+                )
 
     def key_value(self, ck: Element, kid: str, delivery: DeliveryKeys | None) -> bytes | None:
         secret = path(ck, (CPIX, "Data"), (PSKC, "Secret"))
@@ -361,16 +400,23 @@ class _Checker:
             if method is None or method.get("Algorithm") != ALG_AES256_CBC:
                 self.fail(f"ContentKey {kid} EncryptionMethod is not {ALG_AES256_CBC}")
             try:
-                blob = b64decode(text(path(encrypted, (ENC, "CipherData"), (ENC, "CipherValue"))), "CipherValue")
+                blob = b64decode(
+                    text(path(encrypted, (ENC, "CipherData"), (ENC, "CipherValue"))), "CipherValue"
+                )
                 mac = b64decode(text(child(secret, PSKC, "ValueMAC")), "ValueMAC")
             except SignallingError as exc:
                 self.fail(f"ContentKey {kid}: {exc}")
                 return None
             if len(blob) != 48:
-                self.fail(f"ContentKey {kid} CipherValue is {len(blob)} bytes, expected 48 (IV + one padded block... "
-                          "16-byte IV and 32 bytes of ciphertext)")
+                self.fail(
+                    f"ContentKey {kid} CipherValue is {len(blob)} bytes, expected 48 "
+                    "(16-byte IV and 32 bytes of AES-256-CBC ciphertext)"
+                )
             if len(mac) != 64:
                 self.fail(f"ContentKey {kid} ValueMAC is {len(mac)} bytes, expected 64 (HMAC-SHA512)")
+            if blob[:16] in self.ivs:
+                self.fail(f"ContentKey {kid} reuses another content key's IV (each needs a fresh random IV)")
+            self.ivs.add(blob[:16])
             if delivery is None:
                 return None
             try:
@@ -411,17 +457,20 @@ class _Checker:
             try:
                 pair = (str(uuid.UUID(element.get("kid", ""))), str(uuid.UUID(element.get("systemId", ""))))
             except ValueError:
-                self.fail(f"DRMSystem with a bad kid/systemId: {element.get('kid')!r} / {element.get('systemId')!r}")
+                self.fail(
+                    f"DRMSystem with a bad kid/systemId: {element.get('kid')!r} / {element.get('systemId')!r}"
+                )
                 continue
             if pair in found:
                 self.fail(f"DRMSystem {_name(pair[1])} for {pair[0]} appears twice")
             found[pair] = element
         for system in built.systems:
             kid, system_id = str(system.kid), system.system_id
-            element = found.pop((kid, system_id), None)
-            if element is None:
+            answered_system = found.pop((kid, system_id), None)
+            if answered_system is None:
                 self.fail(f"DRMSystem {_name(system_id)} for {kid} is missing")
                 continue
+            element = answered_system
             if element.get("systemId") != system_id and element.get("systemId", "").lower() == system_id:
                 self.warn(f"DRMSystem systemId {element.get('systemId')!r} differs in case from the request")
             got = Counter(_child_key(c) for c in element)
@@ -476,7 +525,8 @@ class _Signalling:
 
     def record(self, child_name: str, **decoded: Any) -> None:
         self.checker.report.signalling.setdefault(_name(self.system_id), []).append(
-            {"kid": str(self.kid), "child": child_name} | decoded)
+            {"kid": str(self.kid), "child": child_name} | decoded
+        )
 
     def check(self, values: Mapping[str, str]) -> None:
         handlers = [
@@ -510,8 +560,11 @@ class _Signalling:
 
     def pssh_checks(self, raw: bytes, where: str) -> dict[str, Any]:
         box = parse_pssh(raw)
-        decoded: dict[str, Any] = {"pssh_version": box.version, "system_id": box.system_id,
-                                   "kids": [str(k) for k in box.kids]}
+        decoded: dict[str, Any] = {
+            "pssh_version": box.version,
+            "system_id": box.system_id,
+            "kids": [str(k) for k in box.kids],
+        }
         if box.system_id != self.system_id:
             self.fail(f"{where} box systemId is {box.system_id}, expected {self.system_id}")
         if box.flags:
@@ -522,10 +575,12 @@ class _Signalling:
             if box.version != 0:
                 self.checker.warn(f"{self.where}: {where} is a v1 box; the contract's Widevine box is v0")
             wv = parse_widevine_data(box.data)
-            decoded |= {"key_ids": [str(uuid.UUID(bytes=k)) if len(k) == 16 else k.hex() for k in wv.key_ids],
-                        "provider": wv.provider,
-                        "content_id": wv.content_id.decode("utf-8", "replace") if wv.content_id else None,
-                        "protection_scheme": wv.protection_scheme_fourcc}
+            decoded |= {
+                "key_ids": [str(uuid.UUID(bytes=k)) if len(k) == 16 else k.hex() for k in wv.key_ids],
+                "provider": wv.provider,
+                "content_id": wv.content_id.decode("utf-8", "replace") if wv.content_id else None,
+                "protection_scheme": wv.protection_scheme_fourcc,
+            }
             if self.kid.bytes not in wv.key_ids:
                 self.fail(f"{where} Widevine key_ids do not include the kid")
             if any(len(k) != 16 for k in wv.key_ids):
@@ -534,8 +589,10 @@ class _Signalling:
                 if self.scheme == "cbcs":
                     self.fail(f"{where} Widevine protection_scheme missing (required for cbcs)")
             elif wv.protection_scheme != FOURCC.get(self.scheme):
-                self.fail(f"{where} Widevine protection_scheme is {wv.protection_scheme_fourcc!r}, "
-                          f"expected {self.scheme!r}")
+                self.fail(
+                    f"{where} Widevine protection_scheme is {wv.protection_scheme_fourcc!r}, "
+                    f"expected {self.scheme!r}"
+                )
         elif self.system_id == PLAYREADY:
             if box.version != 0:
                 self.checker.warn(f"{self.where}: {where} is a v1 box; the contract's PlayReady box is v0")
@@ -564,8 +621,12 @@ class _Signalling:
             self.fail(f"{where} WRMHEADER version is {header.version!r}, cbcs needs 4.3.0.0")
         if not header.version.startswith("4."):
             self.fail(f"{where} WRMHEADER version is {header.version!r}, expected 4.x")
-        return {"wrmheader_version": header.version, "wrmheader_kids": [str(k) for k in kids],
-                "algid": sorted(a or "" for a in algids), "la_url": header.la_url}
+        return {
+            "wrmheader_version": header.version,
+            "wrmheader_kids": [str(k) for k in kids],
+            "algid": sorted(a or "" for a in algids),
+            "la_url": header.la_url,
+        }
 
     # ContentProtectionData ----------------------------------------------------------------------
 

@@ -176,11 +176,15 @@ def contract_tracks(video_preset: str, audio_preset: str) -> tuple[TrackSpec, ..
     try:
         video = PRESETS["VIDEO"][video_preset]
     except KeyError:
-        raise ValueError(f"unknown video preset {video_preset!r}: use one of {', '.join(VIDEO_PRESETS)}") from None
+        raise ValueError(
+            f"unknown video preset {video_preset!r}: use one of {', '.join(VIDEO_PRESETS)}"
+        ) from None
     try:
         audio = PRESETS["AUDIO"][audio_preset]
     except KeyError:
-        raise ValueError(f"unknown audio preset {audio_preset!r}: use one of {', '.join(AUDIO_PRESETS)}") from None
+        raise ValueError(
+            f"unknown audio preset {audio_preset!r}: use one of {', '.join(AUDIO_PRESETS)}"
+        ) from None
     if (video_preset == "SHARED") != (audio_preset == "SHARED"):
         raise ValueError("SHARED must be chosen for both the video and the audio preset")
     if video_preset == "SHARED":
@@ -250,10 +254,17 @@ def build_request(
     systems = [RequestedSystem(key.kid, sid, wanted[sid]) for key in keys for sid in system_ids]
 
     w = Writer()
-    w.open("cpix:CPIX", {
-        "xmlns:cpix": CPIX, "xmlns:pskc": PSKC, "xmlns:ds": DS, "xmlns:enc": ENC,
-        "contentId": content_id, "version": "2.3",
-    })
+    w.open(
+        "cpix:CPIX",
+        {
+            "xmlns:cpix": CPIX,
+            "xmlns:pskc": PSKC,
+            "xmlns:ds": DS,
+            "xmlns:enc": ENC,
+            "contentId": content_id,
+            "version": "2.3",
+        },
+    )
     if certificate_der is not None:
         w.open("cpix:DeliveryDataList")
         w.open("cpix:DeliveryData", {"id": f"deliveryData_{uuid.uuid4()}"})
@@ -309,13 +320,17 @@ def build_request(
     )
 
 
-def _children_per_system(system_ids: list[str], overrides: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+def _children_per_system(
+    system_ids: list[str], overrides: Mapping[str, Sequence[str]]
+) -> dict[str, tuple[str, ...]]:
     resolved = {resolve_system(name): tuple(value) for name, value in overrides.items()}
     out: dict[str, tuple[str, ...]] = {}
     for system_id in system_ids:
         name = SYSTEM_NAMES.get(system_id)
-        wanted = resolved.get(system_id, DEFAULT_CHILDREN.get(name, DEFAULT_CHILDREN_UNKNOWN) if name
-                              else DEFAULT_CHILDREN_UNKNOWN)
+        wanted = resolved.get(
+            system_id,
+            DEFAULT_CHILDREN.get(name, DEFAULT_CHILDREN_UNKNOWN) if name else DEFAULT_CHILDREN_UNKNOWN,
+        )
         for item in wanted:
             if item not in CHILDREN:
                 raise ValueError(f"unknown signalling child {item!r}: use one of {', '.join(CHILDREN)}")

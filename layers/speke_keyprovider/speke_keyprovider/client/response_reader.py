@@ -18,7 +18,7 @@ import uuid
 import warnings
 from dataclasses import dataclass
 from hashlib import sha512
-from xml.etree.ElementTree import Element  # noqa: S405 - type only
+from xml.etree.ElementTree import Element
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, padding, serialization
@@ -76,7 +76,10 @@ def read_content_keys(cpix_xml: bytes, private_key: rsa.RSAPrivateKey | None = N
         raise CpixReadError("no ContentKeyList")
     content_keys = children(key_list, CPIX, "ContentKey")
     delivery: DeliveryKeys | None = None
-    if any(path(ck, (CPIX, "Data"), (PSKC, "Secret"), (PSKC, "EncryptedValue")) is not None for ck in content_keys):
+    if any(
+        path(ck, (CPIX, "Data"), (PSKC, "Secret"), (PSKC, "EncryptedValue")) is not None
+        for ck in content_keys
+    ):
         if private_key is None:
             raise CpixReadError("content keys are encrypted: a private key is needed")
         delivery = unwrap_delivery_keys(root, private_key)
@@ -168,7 +171,9 @@ def unwrap_delivery_keys(root: Element, private_key: rsa.RSAPrivateKey) -> Deliv
     )
     match = None
     for delivery_data in children(delivery_list, CPIX, "DeliveryData"):
-        cert_text = text(path(delivery_data, (CPIX, "DeliveryKey"), (DS, "X509Data"), (DS, "X509Certificate")))
+        cert_text = text(
+            path(delivery_data, (CPIX, "DeliveryKey"), (DS, "X509Data"), (DS, "X509Certificate"))
+        )
         if cert_text and certificate_spki(b64(cert_text, "X509Certificate")) == ours:
             match = delivery_data
             break
@@ -183,7 +188,8 @@ def unwrap_delivery_keys(root: Element, private_key: rsa.RSAPrivateKey) -> Deliv
         raise CpixReadError(f"DocumentKey Algorithm is {document_key_algorithm!r}, expected aes256-cbc")
     document_key = _rsa_unwrap(
         path(document_key_element, (CPIX, "Data"), (PSKC, "Secret"), (PSKC, "EncryptedValue")),
-        private_key, "DocumentKey",
+        private_key,
+        "DocumentKey",
     )
     if len(document_key) != DOCUMENT_KEY_BYTES:
         raise CpixReadError(f"DocumentKey is {len(document_key)} bytes, expected {DOCUMENT_KEY_BYTES}")
@@ -222,7 +228,8 @@ def _rsa_unwrap(container: Element | None, private_key: rsa.RSAPrivateKey, what:
     ciphertext = b64(text(path(container, (ENC, "CipherData"), (ENC, "CipherValue"))), f"{what} CipherValue")
     try:
         return private_key.decrypt(
-            ciphertext, OAEP(mgf=MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)  # noqa: S303
+            ciphertext,
+            OAEP(mgf=MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None),  # noqa: S303
         )
     except ValueError:
         raise CpixReadError(f"{what} does not decrypt with this private key") from None
@@ -238,6 +245,7 @@ def b64(value: str, what: str) -> bytes:
 
 
 # --- certificates ---------------------------------------------------------------------------------
+
 
 def certificate_spki(der: bytes) -> bytes:
     """The DER SubjectPublicKeyInfo of an X.509 certificate.
@@ -269,7 +277,7 @@ def _der_item(data: bytes, offset: int) -> tuple[int, int, int]:
         count = length & 0x7F
         if not 1 <= count <= 4:
             raise ValueError("bad DER length")
-        length = int.from_bytes(data[start:start + count], "big")
+        length = int.from_bytes(data[start : start + count], "big")
         start += count
     end = start + length
     if end > len(data):
@@ -284,7 +292,7 @@ def _spki_from_der(der: bytes) -> bytes:
     tag, offset, tbs_end = _der_item(der, start)  # TBSCertificate
     if tag != 0x30:
         raise ValueError("not a SEQUENCE")
-    fields = []
+    fields: list[tuple[int, int, int]] = []
     while offset < tbs_end and len(fields) < 7:
         tag, _, end = _der_item(der, offset)
         fields.append((tag, offset, end))

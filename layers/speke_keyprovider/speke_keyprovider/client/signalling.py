@@ -34,6 +34,7 @@ def b64decode(value: str, what: str) -> bytes:
 
 # --- pssh box -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PsshBox:
     version: int
@@ -60,15 +61,15 @@ def parse_pssh(box: bytes) -> PsshBox:
     offset = 28
     kids: list[uuid.UUID] = []
     if version == 1:
-        (count,) = struct.unpack(">I", box[offset:offset + 4])
+        (count,) = struct.unpack(">I", box[offset : offset + 4])
         offset += 4
         if offset + 16 * count + 4 > len(box):
             raise SignallingError(f"pssh box lists {count} KIDs but is too short for them")
-        kids = [uuid.UUID(bytes=box[offset + 16 * i: offset + 16 * (i + 1)]) for i in range(count)]
+        kids = [uuid.UUID(bytes=box[offset + 16 * i : offset + 16 * (i + 1)]) for i in range(count)]
         offset += 16 * count
     if offset + 4 > len(box):
         raise SignallingError("pssh box has no DataSize field")
-    (data_size,) = struct.unpack(">I", box[offset:offset + 4])
+    (data_size,) = struct.unpack(">I", box[offset : offset + 4])
     offset += 4
     if offset + data_size != len(box):
         raise SignallingError(f"pssh DataSize {data_size} does not match the {len(box) - offset} bytes left")
@@ -76,6 +77,7 @@ def parse_pssh(box: bytes) -> PsshBox:
 
 
 # --- Widevine -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class WidevineData:
@@ -127,7 +129,7 @@ def parse_widevine_data(data: bytes) -> WidevineData:
             length, offset = _read_varint(data, offset)
             if offset + length > len(data):
                 raise SignallingError("truncated protobuf field")
-            chunk = data[offset:offset + length]
+            chunk = data[offset : offset + length]
             offset += length
             if number == 2:
                 key_ids.append(chunk)
@@ -149,6 +151,7 @@ def parse_widevine_data(data: bytes) -> WidevineData:
 
 # --- PlayReady ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class WrmHeader:
     version: str
@@ -169,13 +172,13 @@ def parse_playready_object(pro: bytes) -> WrmHeader:
     for _ in range(count):
         if offset + 4 > len(pro):
             raise SignallingError("PlayReady Object record table is truncated")
-        record_type, record_length = struct.unpack("<HH", pro[offset:offset + 4])
+        record_type, record_length = struct.unpack("<HH", pro[offset : offset + 4])
         offset += 4
         if offset + record_length > len(pro):
             raise SignallingError("PlayReady Object record is truncated")
         if record_type == 1 and header is None:
             try:
-                header = parse_wrmheader(pro[offset:offset + record_length].decode("utf-16-le"))
+                header = parse_wrmheader(pro[offset : offset + record_length].decode("utf-16-le"))
             except UnicodeDecodeError:
                 raise SignallingError("WRMHEADER is not UTF-16LE") from None
         offset += record_length
@@ -228,6 +231,7 @@ def parse_wrmheader(text: str) -> WrmHeader:
 
 # --- ContentProtectionData ------------------------------------------------------------------------
 
+
 def parse_content_protection_data(fragment: bytes) -> list[tuple[str, str, str]]:
     """The XML fragment (no single root) as (namespace, local name, text) of its top-level elements."""
     try:
@@ -244,6 +248,7 @@ def parse_content_protection_data(fragment: bytes) -> list[tuple[str, str, str]]
 
 
 # --- HLS ------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class HlsKeyTag:
@@ -274,7 +279,7 @@ def parse_hls_key_tag(text: str) -> HlsKeyTag:
             end = rest.find('"', i + 1)
             if end < 0:
                 raise SignallingError(f"unterminated quoted value for {name}")
-            value = rest[i + 1:end]
+            value = rest[i + 1 : end]
             i = end + 1
         else:
             end = rest.find(",", i)

@@ -18,7 +18,7 @@ import struct
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from xml.etree.ElementTree import Element  # noqa: S405 - type only
+from xml.etree.ElementTree import Element
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, padding
@@ -44,7 +44,7 @@ from ._xml import (
     q,
     text,
 )
-from .request_builder import AES128, CLEARKEY, FAIRPLAY, PLAYREADY, WIDEVINE
+from .request_builder import AES128, CHILDREN, CLEARKEY, FAIRPLAY, PLAYREADY, WIDEVINE
 
 PLAYREADY_NS = "http://schemas.microsoft.com/DRM/2007/03/PlayReadyHeader"
 USER_AGENT = "speke-reference-responder/1"
@@ -72,6 +72,7 @@ FAULTS: dict[str, str] = {
 
 
 # --- signalling writers ---------------------------------------------------------------------------
+
 
 def pssh_box(system_id: str, data: bytes = b"", kids: list[uuid.UUID] | None = None) -> bytes:
     """ISO/IEC 23001-7 pssh box: v1 when ``kids`` is given, else v0."""
@@ -114,22 +115,29 @@ def playready_pro(kid: uuid.UUID, scheme: str, la_url: str | None = None) -> byt
     return struct.pack("<IH", 6 + len(record), 1) + record
 
 
-def _hls(system_id: str, kid: uuid.UUID, scheme: str, content_id: str, pssh: bytes | None,
-         pro: bytes | None) -> str:
+def _hls(
+    system_id: str, kid: uuid.UUID, scheme: str, content_id: str, pssh: bytes | None, pro: bytes | None
+) -> str:
     method = "SAMPLE-AES" if scheme == "cbcs" else "SAMPLE-AES-CTR"
     if system_id == WIDEVINE:
         uri = "data:text/plain;base64," + base64.b64encode(pssh or b"").decode()
-        return (f'#EXT-X-KEY:METHOD={method},URI="{uri}",KEYFORMAT="urn:uuid:{WIDEVINE}",'
-                f'KEYFORMATVERSIONS="1"')
+        return f'#EXT-X-KEY:METHOD={method},URI="{uri}",KEYFORMAT="urn:uuid:{WIDEVINE}",KEYFORMATVERSIONS="1"'
     if system_id == PLAYREADY:
         uri = "data:text/plain;charset=UTF-16;base64," + base64.b64encode(pro or b"").decode()
-        return f'#EXT-X-KEY:METHOD={method},KEYFORMAT="com.microsoft.playready",KEYFORMATVERSIONS="1",URI="{uri}"'
+        return (
+            f'#EXT-X-KEY:METHOD={method},KEYFORMAT="com.microsoft.playready",KEYFORMATVERSIONS="1",'
+            f'URI="{uri}"'
+        )
     if system_id == FAIRPLAY:
-        return (f'#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://{content_id}/{kid}",'
-                f'KEYFORMAT="com.apple.streamingkeydelivery",KEYFORMATVERSIONS="1"')
+        return (
+            f'#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://{content_id}/{kid}",'
+            f'KEYFORMAT="com.apple.streamingkeydelivery",KEYFORMATVERSIONS="1"'
+        )
     if system_id == AES128:
-        return (f'#EXT-X-KEY:METHOD=AES-128,URI="https://keys.example.com/{content_id}/{kid}",'
-                f'KEYFORMAT="identity",KEYFORMATVERSIONS="1"')
+        return (
+            f'#EXT-X-KEY:METHOD=AES-128,URI="https://keys.example.com/{content_id}/{kid}",'
+            f'KEYFORMAT="identity",KEYFORMATVERSIONS="1"'
+        )
     raise ValueError(f"no HLS signalling for {system_id}")
 
 
@@ -144,9 +152,14 @@ def signal(system_id: str, kid: uuid.UUID, scheme: str, content_id: str) -> dict
     elif system_id == PLAYREADY:
         pro = playready_pro(kid, scheme)
         pssh = pssh_box(PLAYREADY, pro)
-        out["ContentProtectionData"] = _cenc_pssh(pssh) + (
-            '<mspr:pro xmlns:mspr="urn:microsoft:playready">' + base64.b64encode(pro).decode() + "</mspr:pro>"
-        ).encode()
+        out["ContentProtectionData"] = (
+            _cenc_pssh(pssh)
+            + (
+                '<mspr:pro xmlns:mspr="urn:microsoft:playready">'
+                + base64.b64encode(pro).decode()
+                + "</mspr:pro>"
+            ).encode()
+        )
         out["SmoothStreamingProtectionHeaderData"] = pro
     elif system_id in (FAIRPLAY, CLEARKEY):
         pssh = pssh_box(system_id, kids=[kid])
@@ -162,7 +175,9 @@ def signal(system_id: str, kid: uuid.UUID, scheme: str, content_id: str) -> dict
 
 
 def _cenc_pssh(pssh: bytes) -> bytes:
-    return ('<cenc:pssh xmlns:cenc="urn:mpeg:cenc:2013">' + base64.b64encode(pssh).decode() + "</cenc:pssh>").encode()
+    return (
+        '<cenc:pssh xmlns:cenc="urn:mpeg:cenc:2013">' + base64.b64encode(pssh).decode() + "</cenc:pssh>"
+    ).encode()
 
 
 # --- content key encryption (the provider's side of contract section 3) ------------------------------
@@ -174,7 +189,9 @@ def rsa_wrap(public_key: rsa.RSAPublicKey, secret: bytes) -> bytes:
     return public_key.encrypt(secret, _OAEP)
 
 
-def encrypt_content_key(cek: bytes, document_key: bytes, mac_key: bytes, iv: bytes | None = None) -> tuple[bytes, bytes]:
+def encrypt_content_key(
+    cek: bytes, document_key: bytes, mac_key: bytes, iv: bytes | None = None
+) -> tuple[bytes, bytes]:
     """(IV || AES-256-CBC(PKCS#7(cek)), HMAC-SHA512(mac_key, that))."""
     iv = os.urandom(16) if iv is None else iv
     padder = padding.PKCS7(128).padder()
@@ -185,6 +202,7 @@ def encrypt_content_key(cek: bytes, document_key: bytes, mac_key: bytes, iv: byt
 
 
 # --- the responder --------------------------------------------------------------------------------
+
 
 @dataclass
 class HttpAnswer:
@@ -215,9 +233,16 @@ class ReferenceResponder:
         if fault == "status_500":
             return HttpAnswer(500, {"Content-Type": "text/plain"}, b"internal error")
         if fault == "error_with_200":
-            return HttpAnswer(200, {"Content-Type": "text/plain", "X-Speke-Version": "2.0",
-                                    "X-Speke-User-Agent": USER_AGENT}, b"Missing CPIX@contentId")
-        out_headers = {"Content-Type": "application/xml", "X-Speke-Version": "2.0", "X-Speke-User-Agent": USER_AGENT}
+            return HttpAnswer(
+                200,
+                {"Content-Type": "text/plain", "X-Speke-Version": "2.0", "X-Speke-User-Agent": USER_AGENT},
+                b"Missing CPIX@contentId",
+            )
+        out_headers = {
+            "Content-Type": "application/xml",
+            "X-Speke-Version": "2.0",
+            "X-Speke-User-Agent": USER_AGENT,
+        }
         if fault == "missing_user_agent":
             del out_headers["X-Speke-User-Agent"]
         elif fault == "missing_version_header":
@@ -242,9 +267,17 @@ class ReferenceResponder:
         schemes = {ck.get("kid", "").lower(): ck.get("commonEncryptionScheme", "") for ck in key_list}
 
         w = Writer()
-        w.open("cpix:CPIX", {"xmlns:cpix": CPIX, "xmlns:pskc": PSKC, "xmlns:ds": DS, "xmlns:enc": ENC,
-                             "contentId": "tampered" if fault == "changed_content_id" else content_id,
-                             "version": version})
+        w.open(
+            "cpix:CPIX",
+            {
+                "xmlns:cpix": CPIX,
+                "xmlns:pskc": PSKC,
+                "xmlns:ds": DS,
+                "xmlns:enc": ENC,
+                "contentId": "tampered" if fault == "changed_content_id" else content_id,
+                "version": version,
+            },
+        )
         delivery = child(root, CPIX, "DeliveryDataList")
         keys: tuple[bytes, bytes] | None = None
         if delivery is not None:
@@ -257,7 +290,9 @@ class ReferenceResponder:
             self.keys_served[str(kid)] = cek
             attrs = dict(ck.attrib)
             if n == 0 and fault == "changed_scheme":
-                attrs["commonEncryptionScheme"] = "cenc" if attrs.get("commonEncryptionScheme") == "cbcs" else "cbcs"
+                attrs["commonEncryptionScheme"] = (
+                    "cenc" if attrs.get("commonEncryptionScheme") == "cbcs" else "cbcs"
+                )
             if n == 0 and fault == "changed_kid":
                 attrs["kid"] = str(uuid.uuid4())
             w.open("cpix:ContentKey", attrs)
@@ -290,15 +325,17 @@ class ReferenceResponder:
             system_id = system.get("systemId", "").lower()
             signalled = signal(system_id, kid, schemes.get(str(kid), "cbcs"), content_id)
             if n == 0 and fault == "wrong_pssh_kid" and "PSSH" in signalled:
-                signalled["PSSH"] = signal(system_id, uuid.uuid4(), schemes.get(str(kid), "cbcs"), content_id)["PSSH"]
+                signalled["PSSH"] = signal(
+                    system_id, uuid.uuid4(), schemes.get(str(kid), "cbcs"), content_id
+                )["PSSH"]
             w.open("cpix:DRMSystem", dict(system.attrib))
             requested = list(system)
             if n == 0 and fault == "added_child":
                 names = {_child_key(c) for c in requested}
-                extra = next((k for k in signalled if k not in names), None)
-                if extra is not None:
-                    requested.append(Element(q(CPIX, extra.split(":")[0]),
-                                             {"playlist": extra.split(":")[1]} if ":" in extra else {}))
+                extra = next((k for k in CHILDREN if k not in names), "SmoothStreamingProtectionHeaderData")
+                signalled.setdefault(extra, base64.b64encode(b"unrequested").decode())
+                tag, _, playlist = extra.partition(":")
+                requested.append(Element(q(CPIX, tag), {"playlist": playlist} if playlist else {}))
             for item in requested:
                 name = _child_key(item)
                 if fault == "dropped_child" and not first_child_done:
@@ -314,12 +351,19 @@ class ReferenceResponder:
                 if name == "HLSSignalingData:media" and fault == "wrong_hls_method" and not first_child_done:
                     first_child_done = True
                     line = base64.b64decode(value).decode()
-                    line = line.replace("METHOD=SAMPLE-AES-CTR,", "METHOD=X,").replace(
-                        "METHOD=SAMPLE-AES,", "METHOD=SAMPLE-AES-CTR,").replace("METHOD=X,", "METHOD=SAMPLE-AES,")
+                    line = (
+                        line.replace("METHOD=SAMPLE-AES-CTR,", "METHOD=X,")
+                        .replace("METHOD=SAMPLE-AES,", "METHOD=SAMPLE-AES-CTR,")
+                        .replace("METHOD=X,", "METHOD=SAMPLE-AES,")
+                    )
                     value = base64.b64encode(line.encode()).decode()
                 if name == "HLSSignalingData:master" and fault == "master_differs" and not first_child_done:
                     first_child_done = True
-                    line = base64.b64decode(value).decode().replace('KEYFORMATVERSIONS="1"', 'KEYFORMATVERSIONS="2"')
+                    line = (
+                        base64.b64decode(value)
+                        .decode()
+                        .replace('KEYFORMATVERSIONS="1"', 'KEYFORMATVERSIONS="2"')
+                    )
                     value = base64.b64encode(line.encode()).decode()
                 w.leaf(f"cpix:{item.tag.rsplit('}', 1)[-1]}", value, dict(item.attrib))
             w.close("cpix:DRMSystem")

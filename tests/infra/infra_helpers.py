@@ -1,0 +1,112 @@
+"""Helpers for the infra tests: a YAML loader for CloudFormation's short-form tags (`!Ref`, `!Sub`,
+`!GetAtt`, ...) and small walkers over policy documents. Needs PyYAML only."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+SETTINGS_PY = REPO / "layers" / "speke_keyprovider" / "speke_keyprovider" / "settings.py"
+RUNTIME_PINS = REPO / "requirements" / "runtime.txt"
+LAYER_SOURCE = REPO / "layers" / "speke_keyprovider"
+FUNCTION_SOURCE = REPO / "functions" / "key_provider"
+
+# The short-form intrinsic tags CloudFormation accepts, and the long form each stands for.
+_SCALAR_OR_LIST_TAGS = {
+    "!Ref": "Ref",
+    "!Condition": "Condition",
+    "!Sub": "Fn::Sub",
+    "!Join": "Fn::Join",
+    "!Split": "Fn::Split",
+    "!Select": "Fn::Select",
+    "!If": "Fn::If",
+    "!Equals": "Fn::Equals",
+    "!Not": "Fn::Not",
+    "!And": "Fn::And",
+    "!Or": "Fn::Or",
+    "!FindInMap": "Fn::FindInMap",
+    "!Base64": "Fn::Base64",
+    "!Cidr": "Fn::Cidr",
+    "!ImportValue": "Fn::ImportValue",
+    "!GetAZs": "Fn::GetAZs",
+    "!Transform": "Fn::Transform",
+    "!ToJsonString": "Fn::ToJsonString",
+    "!Length": "Fn::Length",
+}
+
+
+class CfnLoader(yaml.SafeLoader):
+    """A SafeLoader that turns `!Ref X` into {"Ref": "X"}, `!GetAtt A.B` into {"Fn::GetAtt": ["A", "B"]}, ..."""
+
+
+def _construct(long_name: str):
+    def construct(loader: CfnLoader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {long_name: value}
+
+    return construct
+
+
+def _construct_getatt(loader: CfnLoader, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        resource, _, attribute = loader.construct_scalar(node).partition(".")
+        return {"Fn::GetAtt": [resource, attribute]}
+    return {"Fn::GetAtt": loader.construct_sequence(node, deep=True)}
+
+
+for _tag, _name in _SCALAR_OR_LIST_TAGS.items():
+    CfnLoader.add_constructor(_tag, _construct(_name))
+CfnLoader.add_constructor("!GetAtt", _construct_getatt)
+
+
+def load_cfn_yaml(text: str) -> dict[str, Any]:
+    return yaml.load(text, Loader=CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+
+def env_names_read_by_settings() -> set[str]:
+    """Every environment variable name settings.py mentions as a string literal (env.get("X"), _int(env, "X"),
+    the required-variable table)."""
+    text = SETTINGS_PY.read_text(encoding="utf-8")
+    return set(re.findall(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"', text))
+
+
+def walk_statements(document: Any) -> Iterator[dict[str, Any]]:
+    """The statements of a policy document, looking through Fn::If branches."""
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    if isinstance(statements, dict):
+        statements = [statements]
+    for statement in statements:
+        yield from _unwrap_if(statement)
+
+
+def _unwrap_if(value: Any) -> Iterator[Any]:
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        _, when_true, when_false = value["Fn::If"]
+        yield from _unwrap_if(when_true)
+        yield from _unwrap_if(when_false)
+    elif isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] == "AWS::NoValue":
+        return
+    else:
+        yield value
+
+
+def unwrap_if(value: Any) -> list[Any]:
+    return list(_unwrap_if(value))
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,492 @@
+"""template.yaml, read as data: least privilege, the SPEKE role, the key homes, the API, and the settings the
+function gets. The sam_transform tests also look at what the SAM transform makes of it (the API's OpenAPI
+body, its resource policy, the Lambda permission) - they run where aws-sam-translator is installed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+pytest.importorskip("yaml")
+
+from infra_helpers import as_list, env_names_read_by_settings, unwrap_if, walk_statements  # noqa: E402
+
+pytestmark = pytest.mark.infra
+
+STAGE = "v1"
+
+# Where the template keeps a `*`, and why. Anything not listed here fails test_allow_statements_are_scoped.
+WILDCARD_RESOURCE_EXCEPTIONS = {
+    ("MasterKeyEncryptionKey", "KeyPolicy"): "in a key policy, Resource '*' means this key (the only accepted form)",
+    ("MasterHmacKey", "KeyPolicy"): "in a key policy, Resource '*' means this key (the only accepted form)",
+    ("KeyProviderFunctionRole", "WriteXRayTraces"): "X-Ray has no resource-level permissions (AWS requires '*')",
+}
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+FUNCTION_ACTIONS = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "secretsmanager:GetSecretValue",
+    "kms:Decrypt",
+    "kms:GenerateMac",
+    *XRAY_ACTIONS,
+}
+ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+SPEKE_CALLERS = {
+    "Fn::Split": [
+        ",",
+        {
+            "Fn::If": [
+                "HasAllowedCallers",
+                {"Fn::Sub": "${SpekeRole.Arn},${AllowedCallerArns}"},
+                {"Fn::GetAtt": ["SpekeRole", "Arn"]},
+            ]
+        },
+    ]
+}
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def policy_documents(resources: dict[str, Any]):
+    """(logical id, policy name, document) for every policy document in the template, trust policies aside."""
+    for logical_id, resource in resources.items():
+        kind = resource["Type"]
+        props = resource.get("Properties", {})
+        if kind == "AWS::IAM::Role":
+            for policy in as_list(props.get("Policies")):
+                for branch in unwrap_if(policy):
+                    yield logical_id, branch["PolicyName"], branch["PolicyDocument"]
+        elif kind in ("AWS::IAM::RolePolicy", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            yield logical_id, props.get("PolicyName", logical_id), props["PolicyDocument"]
+        elif kind == "AWS::KMS::Key":
+            yield logical_id, "KeyPolicy", props["KeyPolicy"]
+        elif kind == "AWS::SecretsManager::ResourcePolicy":
+            yield logical_id, "ResourcePolicy", props["ResourcePolicy"]
+        elif kind == "AWS::Serverless::Api":
+            custom = props.get("Auth", {}).get("ResourcePolicy", {}).get("CustomStatements", [])
+            yield logical_id, "ResourcePolicy", {"Statement": custom}
+        elif kind == "AWS::Serverless::Function":
+            for policy in as_list(props.get("Policies")):
+                yield logical_id, "SAM Policies", policy
+
+
+def allow_statements(resources: dict[str, Any]):
+    for logical_id, name, document in policy_documents(resources):
+        for statement in walk_statements(document):
+            if statement.get("Effect") == "Allow":
+                yield logical_id, name, statement
+
+
+def refers_to(value: Any) -> str | None:
+    """The logical id a Ref / GetAtt points at, else None."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            return value["Fn::GetAtt"][0]
+    return None
+
+
+def role_policies(resources: dict[str, Any], role: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every policy document that grants something to `role`: inline, and attached by a policy resource."""
+    found = [(role, name, doc) for lid, name, doc in policy_documents(resources) if lid == role]
+    for logical_id, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::RolePolicy" and refers_to(props.get("RoleName")) == role:
+            found.append((logical_id, props["PolicyName"], props["PolicyDocument"]))
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and any(
+            refers_to(r) == role for r in as_list(props.get("Roles"))
+        ):
+            found.append((logical_id, props.get("PolicyName", logical_id), props["PolicyDocument"]))
+    return found
+
+
+def function_env(template: dict[str, Any]) -> dict[str, Any]:
+    env = dict(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+    env.update(template["Resources"]["KeyProviderFunction"]["Properties"]["Environment"]["Variables"])
+    return env
+
+
+# ------------------------------------------------------------------ least privilege everywhere
+
+
+def test_no_allow_statement_grants_a_wildcard_action(resources):
+    for logical_id, name, statement in allow_statements(resources):
+        where = f"{logical_id}/{name}/{statement.get('Sid', '')}"
+        assert "NotAction" not in statement and "NotResource" not in statement, where
+        assert "NotPrincipal" not in statement, where
+        for action in as_list(statement["Action"]):
+            assert isinstance(action, str) and "*" not in action, f"{where} grants {action}"
+
+
+def test_allow_statements_are_scoped(resources):
+    for logical_id, name, statement in allow_statements(resources):
+        where = f"{logical_id}/{name}/{statement.get('Sid', '')}"
+        for resource in as_list(statement["Resource"]):
+            if resource == "*":
+                assert (logical_id, name) in WILDCARD_RESOURCE_EXCEPTIONS, f"{where} allows Resource '*'"
+            elif isinstance(resource, str):
+                assert "*" not in resource, f"{where} allows {resource}"
+            elif "Fn::Sub" in resource:
+                text = resource["Fn::Sub"] if isinstance(resource["Fn::Sub"], str) else resource["Fn::Sub"][0]
+                assert "*" not in text, f"{where} allows {text}"
+            else:
+                assert refers_to(resource) in resources, f"{where}: resource {resource} names nothing here"
+        principal = statement.get("Principal")
+        if principal is not None:
+            assert principal != "*" and "*" not in json.dumps(principal), f"{where} allows any principal"
+
+
+def test_the_wildcard_exceptions_are_the_documented_ones(resources, template):
+    xray = [
+        s
+        for lid, name, doc in policy_documents(resources)
+        if (lid, name) == ("KeyProviderFunctionRole", "WriteXRayTraces")
+        for s in walk_statements(doc)
+    ]
+    assert [set(as_list(s["Action"])) for s in xray] == [XRAY_ACTIONS]
+    # ... and only when tracing is on
+    policies = resources["KeyProviderFunctionRole"]["Properties"]["Policies"]
+    guarded = {p["Fn::If"][1]["PolicyName"]: p["Fn::If"][0] for p in policies if "Fn::If" in p}
+    assert guarded["WriteXRayTraces"] == "TracingOn"
+    # the key policies grant to the account only (delegation to IAM), never to "*"
+    for key in ("MasterKeyEncryptionKey", "MasterHmacKey"):
+        for statement in walk_statements(resources[key]["Properties"]["KeyPolicy"]):
+            assert statement["Effect"] == "Allow"
+            assert statement["Principal"] == {"AWS": ACCOUNT_ROOT}, key
+            assert "kms:ScheduleKeyDeletion" not in as_list(statement["Action"]), key
+    # each exception is written down in the template too
+    head = (template.get("Description", "") + open_template_text()).lower()
+    assert "x-ray has no resource-level permissions" in head
+    assert "key policies" in head
+
+
+def open_template_text() -> str:
+    from infra_helpers import TEMPLATE
+
+    return TEMPLATE.read_text(encoding="utf-8")
+
+
+def test_no_managed_policies_but_the_documented_one(resources):
+    for logical_id, resource in resources.items():
+        arns = resource.get("Properties", {}).get("ManagedPolicyArns")
+        if arns is None:
+            continue
+        assert logical_id == "ApiGatewayCloudWatchRole", f"{logical_id} attaches managed policies"
+        assert resource["Condition"] == "CreateApiGatewayAccountRole"
+        assert [a["Fn::Sub"] for a in arns] == [
+            "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+        ]
+
+
+# ------------------------------------------------------------------ the SPEKE role
+
+
+def test_speke_role_trusts_mediapackage_from_this_account_only(resources):
+    props = resources["SpekeRole"]["Properties"]
+    (statement,) = props["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRole"
+    assert set(statement["Principal"]) == {"Service"}
+    assert sorted(as_list(statement["Principal"]["Service"])) == [
+        "mediapackage.amazonaws.com",
+        "mediapackagev2.amazonaws.com",
+    ]
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert "Policies" not in props and "ManagedPolicyArns" not in props
+
+
+def test_speke_role_can_invoke_only_this_apis_post_copy_protection(resources):
+    policies = role_policies(resources, "SpekeRole")
+    assert len(policies) == 1
+    statements = list(walk_statements(policies[0][2]))
+    assert len(statements) == 1
+    (statement,) = statements
+    assert statement["Effect"] == "Allow"
+    assert as_list(statement["Action"]) == ["execute-api:Invoke"]
+    api = resources["SpekeApi"]["Properties"]
+    event = resources["KeyProviderFunction"]["Properties"]["Events"]["CopyProtection"]["Properties"]
+    assert api["StageName"] == STAGE
+    expected = (
+        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${SpekeApi}/"
+        f"{api['StageName']}/{event['Method'].upper()}{event['Path']}"
+    )
+    assert as_list(statement["Resource"]) == [{"Fn::Sub": expected}]
+    assert expected.endswith("/v1/POST/copyProtection")
+
+
+# ------------------------------------------------------------------ the function
+
+
+def test_function_uses_its_own_role_and_the_layer(template, resources):
+    fn = resources["KeyProviderFunction"]["Properties"]
+    assert fn["Role"] == {"Fn::GetAtt": ["KeyProviderFunctionRole", "Arn"]}
+    assert "Policies" not in fn
+    assert fn["Handler"] == "app.lambda_handler"
+    assert fn["CodeUri"].rstrip("/") == "functions/key_provider"
+    assert fn["Layers"] == [{"Ref": "SpekeLibraryLayer"}]
+    assert fn["LoggingConfig"] == {"LogGroup": {"Ref": "FunctionLogGroup"}}
+    globals_fn = template["Globals"]["Function"]
+    assert globals_fn["Runtime"] == "python3.13"
+    assert globals_fn["Architectures"] == ["arm64"]
+    (trust,) = resources["KeyProviderFunctionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+def test_function_can_touch_only_its_own_secret_or_key_and_log_group(resources):
+    allowed_targets = {
+        "logs:CreateLogStream": {"FunctionLogGroup"},
+        "logs:PutLogEvents": {"FunctionLogGroup"},
+        "secretsmanager:GetSecretValue": {"MasterKeySecret"},
+        "kms:Decrypt": {"MasterKeyEncryptionKey"},
+        "kms:GenerateMac": {"MasterHmacKey"},
+    }
+    seen: set[str] = set()
+    for _, name, document in role_policies(resources, "KeyProviderFunctionRole"):
+        for statement in walk_statements(document):
+            assert statement["Effect"] == "Allow"
+            actions = set(as_list(statement["Action"]))
+            assert actions <= FUNCTION_ACTIONS, f"{name}: {actions - FUNCTION_ACTIONS}"
+            seen |= actions
+            if actions <= XRAY_ACTIONS:
+                assert statement["Resource"] == "*"
+                continue
+            targets = {refers_to(r) for r in as_list(statement["Resource"])}
+            for action in actions:
+                assert targets <= allowed_targets[action], f"{name}: {action} on {targets}"
+            if "kms:Decrypt" in actions:
+                condition = statement["Condition"]["StringEquals"]
+                assert condition["kms:ViaService"] == {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+                assert condition["kms:EncryptionContext:SecretARN"] == {"Ref": "MasterKeySecret"}
+            if "kms:GenerateMac" in actions:
+                assert statement["Condition"] == {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_256"}}
+    assert seen == FUNCTION_ACTIONS
+
+
+def test_key_home_policies_follow_key_source(resources):
+    policies = resources["KeyProviderFunctionRole"]["Properties"]["Policies"]
+    guarded = {p["Fn::If"][1]["PolicyName"]: p["Fn::If"][0] for p in policies if "Fn::If" in p}
+    assert guarded == {
+        "ReadMasterKeySecret": "UseSecretsManager",
+        "GenerateMacWithMasterKey": "UseKms",
+        "WriteXRayTraces": "TracingOn",
+    }
+    for logical_id in ("MasterKeyEncryptionKey", "MasterKeyEncryptionKeyAlias", "MasterKeySecret", "MasterKeySecretPolicy"):
+        assert resources[logical_id]["Condition"] == "UseSecretsManager", logical_id
+    for logical_id in ("MasterHmacKey", "MasterHmacKeyAlias"):
+        assert resources[logical_id]["Condition"] == "UseKms", logical_id
+
+
+def test_function_environment_matches_the_settings_it_reads(template):
+    env = function_env(template)
+    read = env_names_read_by_settings()
+    assert {"KEY_SOURCE", "MASTER_KEY_SECRET_ID", "KMS_HMAC_KEY_ID", "TRUSTED_CERT_SHA256"} <= read, read
+    ours = {name for name in env if not name.startswith("POWERTOOLS_") and name != "XRAY_TRACING"}
+    assert ours <= read, f"set but never read by settings.py: {ours - read}"
+    assert read - {"MASTER_KEY_FILE"} <= ours, f"read by settings.py but not set: {read - ours}"
+    assert env["POWERTOOLS_SERVICE_NAME"] == "speke-keyprovider"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "SpekeKeyProvider"
+    assert env["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+    assert env["XRAY_TRACING"] == {"Ref": "XrayTracing"}
+    assert env["ALLOWED_CALLER_ARNS"] == SPEKE_CALLERS["Fn::Split"][1]
+    assert env["MASTER_KEY_SECRET_ID"] == {"Fn::If": ["UseSecretsManager", {"Ref": "MasterKeySecret"}, {"Ref": "AWS::NoValue"}]}
+    assert env["KMS_HMAC_KEY_ID"] == {
+        "Fn::If": ["UseKms", {"Fn::GetAtt": ["MasterHmacKey", "Arn"]}, {"Ref": "AWS::NoValue"}]
+    }
+
+
+# ------------------------------------------------------------------ key homes
+
+
+def test_generated_secret_is_long_and_encrypted_with_its_own_key(resources):
+    secret = resources["MasterKeySecret"]["Properties"]
+    assert secret["GenerateSecretString"]["PasswordLength"] >= 64
+    assert secret["KmsKeyId"] == {"Fn::GetAtt": ["MasterKeyEncryptionKey", "Arn"]}
+    assert "SecretString" not in secret
+    key = resources["MasterKeyEncryptionKey"]["Properties"]
+    assert key["KeySpec"] == "SYMMETRIC_DEFAULT" and key["KeyUsage"] == "ENCRYPT_DECRYPT"
+    use = [s for s in walk_statements(key["KeyPolicy"]) if "kms:Decrypt" in as_list(s["Action"])]
+    assert len(use) == 1
+    assert use[0]["Condition"]["StringEquals"]["kms:ViaService"] == {
+        "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"
+    }
+    # the secret's own policy only ever denies changing or deleting the value
+    for statement in walk_statements(resources["MasterKeySecretPolicy"]["Properties"]["ResourcePolicy"]):
+        assert statement["Effect"] == "Deny"
+    denied = {a for s in walk_statements(resources["MasterKeySecretPolicy"]["Properties"]["ResourcePolicy"]) for a in as_list(s["Action"])}
+    assert {"secretsmanager:PutSecretValue", "secretsmanager:RotateSecret", "secretsmanager:DeleteSecret"} <= denied
+    assert not any(r["Type"] == "AWS::SecretsManager::RotationSchedule" for r in resources.values())
+
+
+def test_hmac_key_is_hmac_256(resources):
+    key = resources["MasterHmacKey"]["Properties"]
+    assert key["KeySpec"] == "HMAC_256"
+    assert key["KeyUsage"] == "GENERATE_VERIFY_MAC"
+    assert not key.get("EnableKeyRotation", False)
+
+
+@pytest.mark.parametrize("logical_id", ["MasterKeyEncryptionKey", "MasterKeySecret", "MasterHmacKey"])
+def test_master_key_homes_are_retained(resources, logical_id):
+    assert resources[logical_id]["DeletionPolicy"] == "Retain"
+    assert resources[logical_id]["UpdateReplacePolicy"] == "Retain"
+
+
+# ------------------------------------------------------------------ API
+
+
+def test_api_is_regional_iam_authorised_logged_and_throttled(resources):
+    api = resources["SpekeApi"]["Properties"]
+    assert api["EndpointConfiguration"] == {"Type": "REGIONAL"}
+    assert api["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
+    assert api["Auth"]["InvokeRole"] == "NONE"
+    assert api["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    log_format = json.loads(api["AccessLogSetting"]["Format"])
+    assert {"requestId", "status", "userArn"} <= set(log_format)
+    (settings,) = api["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+    assert settings["DataTraceEnabled"] is False
+    assert not api.get("BinaryMediaTypes")
+    events = resources["KeyProviderFunction"]["Properties"]["Events"]
+    assert list(events) == ["CopyProtection"]
+    assert events["CopyProtection"]["Type"] == "Api"
+    assert events["CopyProtection"]["Properties"] == {
+        "RestApiId": {"Ref": "SpekeApi"},
+        "Path": "/copyProtection",
+        "Method": "post",
+    }
+
+
+def test_api_resource_policy_allows_only_the_speke_role_and_allowed_callers(resources):
+    statements = resources["SpekeApi"]["Properties"]["Auth"]["ResourcePolicy"]["CustomStatements"]
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    denies = [s for s in statements if s["Effect"] == "Deny"]
+    assert len(allows) == 1 and len(denies) == 1
+    (allow,), (deny,) = allows, denies
+    assert allow["Principal"] == {"AWS": SPEKE_CALLERS}
+    assert allow["Action"] == "execute-api:Invoke"
+    assert allow["Resource"] == f"execute-api:/{STAGE}/POST/copyProtection"
+    assert deny["Principal"] == "*"
+    assert deny["Action"] == "execute-api:Invoke"
+    assert deny["Resource"] == "execute-api:/*"
+    assert deny["Condition"] == {"StringNotEquals": {"aws:PrincipalArn": SPEKE_CALLERS}}
+
+
+def test_log_groups_have_retention(resources):
+    groups = {lid: r for lid, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    assert set(groups) == {"FunctionLogGroup", "ApiAccessLogGroup"}
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+# ------------------------------------------------------------------ alarms, parameters, outputs, checkov
+
+
+def test_alarms_cover_5xx_throttles_and_p99_latency(resources):
+    alarms = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    metrics = {(a["Namespace"], a["MetricName"] if isinstance(a["MetricName"], str) else "custom") for a in alarms.values()}
+    assert ("AWS/ApiGateway", "5XXError") in metrics
+    assert ("AWS/Lambda", "Throttles") in metrics
+    assert any(a.get("ExtendedStatistic") == "p99" and a["MetricName"] == "Latency" for a in alarms.values())
+    assert ("SpekeKeyProvider", "custom") in metrics  # API stage throttling (429), from the access log
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}
+    assert resources["AlarmTopic"]["Condition"] == "HasAlarmEmail"
+
+
+def test_parameters_and_outputs(template):
+    parameters = set(template["Parameters"])
+    assert {
+        "KeySource",
+        "AllowedCallerArns",
+        "TrustedCertSha256",
+        "RequireEncryptedKeys",
+        "WidevineProvider",
+        "PlayReadyLaUrl",
+        "FairPlaySkdTemplate",
+        "Aes128KeyUriTemplate",
+        "RandomExplicitIv",
+        "LogLevel",
+        "LogRetentionDays",
+        "AlarmEmail",
+    } <= parameters
+    assert template["Parameters"]["KeySource"]["AllowedValues"] == ["secretsmanager", "kms"]
+    for name, parameter in template["Parameters"].items():
+        assert parameter.get("Description"), f"parameter {name} has no description"
+    outputs = template["Outputs"]
+    assert {"SpekeUrl", "SpekeRoleArn", "MasterKeySecretArn", "MasterHmacKeyArn", "KeyProviderFunctionName"} <= set(outputs)
+    assert outputs["SpekeUrl"]["Value"] == {
+        "Fn::Sub": "https://${SpekeApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1/copyProtection"
+    }
+    assert outputs["MasterKeySecretArn"]["Condition"] == "UseSecretsManager"
+    assert outputs["MasterHmacKeyArn"]["Condition"] == "UseKms"
+
+
+def test_every_checkov_skip_says_why(resources):
+    for logical_id, resource in resources.items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert skip["id"].startswith("CKV"), logical_id
+            assert len(skip.get("comment", "").strip()) >= 30, f"{logical_id}: {skip['id']} has no reason"
+
+
+def test_layer_is_built_with_the_makefile_for_arm64(resources):
+    layer = resources["SpekeLibraryLayer"]
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    assert layer["Properties"]["ContentUri"].rstrip("/") == "layers/speke_keyprovider"
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+
+
+# ------------------------------------------------------------------ what the SAM transform makes of it
+
+TRANSFORM_CASES = {
+    "defaults": {},
+    "kms": {"KeySource": "kms"},
+    "everything": {
+        "AllowedCallerArns": "arn:aws:iam::111122223333:role/speke-tester",
+        "XrayTracing": "true",
+        "AlarmEmail": "ops@example.com",
+        "CreateApiGatewayLoggingRole": "true",
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRANSFORM_CASES))
+def test_transformed_api_has_one_iam_method_invoking_lambda_with_its_own_permission(sam_transform, case):
+    out = sam_transform(TRANSFORM_CASES[case])["Resources"]
+    (api,) = [r for r in out.values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+    body = api["Properties"]["Body"]
+    assert list(body["paths"]) == ["/copyProtection"]
+    assert list(body["paths"]["/copyProtection"]) == ["post"]
+    method = body["paths"]["/copyProtection"]["post"]
+    assert method["security"] == [{"AWS_IAM": []}]
+    integration = method["x-amazon-apigateway-integration"]
+    assert integration["type"] == "aws_proxy"
+    assert "credentials" not in integration  # not the caller's credentials: API Gateway's own permission
+    stages = [r for r in out.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert [s["Properties"]["StageName"] for s in stages] == [STAGE]
+    (permission,) = [r for r in out.values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    source, names = permission["Properties"]["SourceArn"]["Fn::Sub"]
+    assert source.endswith("/POST/copyProtection") and names["__ApiId__"] == {"Ref": "SpekeApi"}
+    roles = {lid for lid, r in out.items() if r["Type"] == "AWS::IAM::Role"}
+    assert roles == {"KeyProviderFunctionRole", "SpekeRole", "ApiGatewayCloudWatchRole"}  # SAM made none
+    (layer,) = [r for r in out.values() if r["Type"] == "AWS::Lambda::LayerVersion"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    (function,) = [r for r in out.values() if r["Type"] == "AWS::Lambda::Function"]
+    assert function["Properties"]["Architectures"] == ["arm64"]
+    assert function["Properties"]["Runtime"] == "python3.13"
+
+
+def test_transformed_resource_policy_names_the_allowed_callers(sam_transform):
+    out = sam_transform(TRANSFORM_CASES["everything"])["Resources"]
+    (api,) = [r for r in out.values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+    policy = api["Properties"]["Body"]["x-amazon-apigateway-policy"]
+    text = json.dumps(policy)
+    assert "arn:aws:iam::111122223333:role/speke-tester" in text
+    allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert [s["Resource"] for s in allow] == [f"execute-api:/{STAGE}/POST/copyProtection"]
+    assert '"*"' not in json.dumps([s["Principal"] for s in allow])

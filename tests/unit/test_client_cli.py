@@ -1,0 +1,464 @@
+"""The CLI's offline commands: derive, cert check / cert new, event, help and usage errors."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import io
+import json
+import stat
+import uuid
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from speke_keyprovider.cli import main
+from speke_keyprovider.client.conformance import check_response
+from speke_keyprovider.client.request_builder import build_request
+
+REPO = Path(__file__).resolve().parents[2]
+CERTS = REPO / "tests" / "fixtures" / "certs"
+DASHIF = REPO.parent / "shared" / "test-vectors" / "dashif"
+MASTER = "0123456789abcdef0123456789abcdef"
+VECTORS = [  # contract section 5
+    (
+        "test_case_generic",
+        "0f083e4e-b831-4a3d-917e-ce78076e54aa",
+        "f11a18a35cc5cb5080547aff81458d53",
+        "8RoYo1zFy1CAVHr/gUWNUw==",
+    ),
+    (
+        "test_case_generic",
+        "041fdd3a-7f5e-4848-a7cb-65e97758e9a0",
+        "c2ebe7a748ae9366c7fadb3d4f47f481",
+        "wuvnp0iuk2bH+ts9T0f0gQ==",
+    ),
+    (
+        "channel-1",
+        "0f083e4e-b831-4a3d-917e-ce78076e54aa",
+        "cd5c270734dae433313b53838fdf7a1d",
+        "zVwnBzTa5DMxO1ODj996HQ==",
+    ),
+]
+unit = pytest.mark.unit
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in (
+        "KEY_SOURCE",
+        "MASTER_KEY_FILE",
+        "MASTER_KEY_SECRET_ID",
+        "KMS_HMAC_KEY_ID",
+        "TRUSTED_CERT_SHA256",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def master_file(tmp_path):
+    path = tmp_path / "master.key"
+    path.write_text(MASTER + "\n")
+    return path
+
+
+# --- derive -----------------------------------------------------------------------------------------
+
+
+@unit
+@pytest.mark.parametrize(("content_id", "kid", "hex_key", "b64_key"), VECTORS)
+def test_derive_file_home_matches_the_contract_vectors(
+    clean_env, master_file, content_id, kid, hex_key, b64_key
+):
+    code, out, err = run(
+        "derive",
+        "--content-id",
+        content_id,
+        "--kid",
+        kid,
+        "--key-source",
+        "file",
+        "--master-key-file",
+        str(master_file),
+        "--show-keys",
+    )
+    assert code == 0, err
+    assert hex_key in out and b64_key in out
+
+
+@unit
+def test_derive_json_several_kids_and_env_settings(clean_env, master_file):
+    clean_env.setenv("KEY_SOURCE", "file")
+    clean_env.setenv("MASTER_KEY_FILE", str(master_file))
+    code, out, _ = run(
+        "derive",
+        "--content-id",
+        "test_case_generic",
+        "--kid",
+        VECTORS[0][1],
+        "--kid",
+        VECTORS[1][1],
+        "--show-keys",
+        "--json",
+    )
+    assert code == 0
+    assert [(r["kid"], r["hex"], r["base64"]) for r in json.loads(out)] == [
+        (v[1], v[2], v[3]) for v in VECTORS[:2]
+    ]
+
+
+@unit
+def test_derive_refuses_without_show_keys(clean_env, master_file):
+    code, out, err = run(
+        "derive", "--content-id", "channel-1", "--kid", VECTORS[2][1], "--master-key-file", str(master_file)
+    )
+    assert code == 2 and out == ""
+    assert "--show-keys" in err and VECTORS[2][2] not in err
+
+
+@unit
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--kid", "not-a-uuid"], "not a UUID"),
+        (["--kid", VECTORS[0][1], "--key-source", "kms"], "--kms-key-id (or KMS_HMAC_KEY_ID) is required"),
+        (["--kid", VECTORS[0][1], "--key-source", "secretsmanager"], "--secret-id (or MASTER_KEY_SECRET_ID)"),
+        (["--kid", VECTORS[0][1]], "--master-key-file (or MASTER_KEY_FILE) is required"),
+        (["--kid", VECTORS[0][1], "--master-key-file", "/nonexistent/master.key"], "cannot be read"),
+    ],
+)
+def test_derive_usage_errors(clean_env, argv, message):
+    code, _, err = run("derive", "--content-id", "c", "--show-keys", *argv)
+    assert code == 2
+    assert message in err
+
+
+@unit
+def test_derive_short_master_key_is_unavailable_without_leaking_it(clean_env, tmp_path):
+    short = tmp_path / "short.key"
+    short.write_text("too-short-secret")
+    code, out, err = run(
+        "derive", "--content-id", "c", "--kid", VECTORS[0][1], "--master-key-file", str(short), "--show-keys"
+    )
+    assert code == 3 and out == ""
+    assert "shorter than 32" in err and "too-short-secret" not in err
+
+
+@pytest.mark.integration
+def test_derive_secretsmanager_home_through_moto(clean_env, monkeypatch):
+    moto = pytest.importorskip("moto")
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with moto.mock_aws():
+        boto3.client("secretsmanager", region_name="eu-west-1").create_secret(
+            Name="speke/master", SecretString=MASTER
+        )
+        code, out, err = run(
+            "derive",
+            "--content-id",
+            VECTORS[2][0],
+            "--kid",
+            VECTORS[2][1],
+            "--key-source",
+            "secretsmanager",
+            "--secret-id",
+            "speke/master",
+            "--region",
+            "eu-west-1",
+            "--show-keys",
+        )
+    assert code == 0, err
+    assert VECTORS[2][2] in out
+
+
+@pytest.mark.integration
+def test_derive_kms_home_sends_the_derivation_message(clean_env, monkeypatch):
+    import boto3
+    from botocore.stub import Stubber
+    from speke_keyprovider.key_derivation import derivation_message
+
+    client = boto3.client("kms", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
+    stubber = Stubber(client)
+    for content_id, kid, _, _ in VECTORS:
+        message = derivation_message(content_id, uuid.UUID(kid))
+        mac = hmac.new(MASTER.encode(), message, hashlib.sha256).digest()
+        stubber.add_response(
+            "generate_mac",
+            {"Mac": mac, "MacAlgorithm": "HMAC_SHA_256", "KeyId": "k"},
+            {"KeyId": "alias/speke", "MacAlgorithm": "HMAC_SHA_256", "Message": message},
+        )
+    monkeypatch.setattr(
+        boto3.session, "Session", lambda **kw: type("S", (), {"client": lambda self, name, **k: client})()
+    )
+    with stubber:
+        for content_id, kid, hex_key, _ in VECTORS:
+            code, out, err = run(
+                "derive",
+                "--content-id",
+                content_id,
+                "--kid",
+                kid,
+                "--key-source",
+                "kms",
+                "--kms-key-id",
+                "alias/speke",
+                "--show-keys",
+                "--json",
+            )
+            assert code == 0, err
+            assert json.loads(out)[0]["hex"] == hex_key
+
+
+# --- cert check -------------------------------------------------------------------------------------
+
+
+def _cert(tmp_path, *, key=None, hash_algorithm=None, not_before=None, not_after=None, pem=True, name="c"):
+    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = dt.datetime.now(dt.UTC)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "www.cert-test.example")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or now - dt.timedelta(days=1))
+        .not_valid_after(not_after or now + dt.timedelta(days=30))
+        .sign(key, hash_algorithm or hashes.SHA256())
+    )
+    path = tmp_path / (f"{name}.pem" if pem else f"{name}.der")
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM if pem else serialization.Encoding.DER))
+    return path, hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+@unit
+def test_cert_check_accepts_the_test_delivery_certificate(clean_env):
+    der = (CERTS / "delivery.cert.der").read_bytes()
+    for path in (CERTS / "delivery.cert.der", CERTS / "delivery.cert.pem"):
+        code, out, _ = run("cert", "check", str(path), "--no-color")
+        assert code == 0, out
+        assert hashlib.sha256(der).hexdigest() in out
+        assert "RSA 2048" in out and "sha512" in out
+
+
+@unit
+def test_cert_check_json(clean_env, tmp_path):
+    path, fingerprint = _cert(tmp_path, pem=False)
+    code, out, _ = run("cert", "check", str(path), "--json")
+    result = json.loads(out)
+    assert code == 0 and result["ok"] is True and result["sha256"] == fingerprint
+    assert result["key"] == "RSA 2048" and result["signature_hash"] == "sha256"
+
+
+@unit
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("rsa1024", "1024 bits; at least 2048 required"),
+        ("ec", "must be RSA"),
+        ("expired", "expired on"),
+        ("not_yet_valid", "not yet valid"),
+    ],
+)
+def test_cert_check_rejects_with_a_reason(clean_env, tmp_path, kind, reason):
+    now = dt.datetime.now(dt.UTC)
+    kwargs = {
+        "rsa1024": {"key": rsa.generate_private_key(public_exponent=65537, key_size=1024)},
+        "ec": {"key": ec.generate_private_key(ec.SECP256R1())},
+        "expired": {"not_before": now - dt.timedelta(days=30), "not_after": now - dt.timedelta(days=1)},
+        "not_yet_valid": {"not_before": now + dt.timedelta(days=1), "not_after": now + dt.timedelta(days=30)},
+    }[kind]
+    path, fingerprint = _cert(tmp_path, **kwargs)
+    code, out, _ = run("cert", "check", str(path), "--no-color")
+    assert code == 1
+    assert "REJECTED" in out and reason in out and fingerprint in out
+    code, out, _ = run("cert", "check", str(path), "--json")
+    assert code == 1 and json.loads(out)["ok"] is False and reason in json.loads(out)["reason"]
+
+
+@unit
+def test_cert_check_rejects_the_dashif_weak_certificates(clean_env):
+    code, out, _ = run("cert", "check", str(DASHIF / "WeakCert_Sha1.cer"), "--at", "2020-01-01T00:00:00Z")
+    assert code == 1 and "sha1" in out.lower()
+    # "small" for DASH-IF (their others are 4096 bits) is RSA 2048: exactly SPEKE's requirement, so accepted
+    code, out, _ = run("cert", "check", str(DASHIF / "WeakCert_SmallKey.cer"), "--at", "2020-01-01T00:00:00Z")
+    assert code == 0 and "RSA 2048" in out
+
+
+@unit
+def test_cert_check_allowlist_and_time(clean_env, tmp_path):
+    path, fingerprint = _cert(tmp_path)
+    code, out, _ = run("cert", "check", str(path), "--allowlist", "ab" * 32)
+    assert code == 1 and "not registered" in out
+    clean_env.setenv("TRUSTED_CERT_SHA256", ":".join(fingerprint[i : i + 2] for i in range(0, 64, 2)).upper())
+    code, out, _ = run("cert", "check", str(path))
+    assert code == 0 and "registered" in out
+    code, out, _ = run("cert", "check", str(path), "--at", "2100-01-01T00:00:00Z")
+    assert code == 1 and "expired" in out
+
+
+@unit
+def test_cert_check_usage_errors(clean_env, tmp_path):
+    assert run("cert", "check", str(tmp_path / "missing.pem"))[0] == 2
+    junk = tmp_path / "junk.der"
+    junk.write_bytes(b"\x30\x03junk")
+    code, out, _ = run("cert", "check", str(junk))
+    assert code == 1 and "not a valid X.509" in out
+    path, _ = _cert(tmp_path)
+    assert run("cert", "check", str(path), "--at", "yesterday")[0] == 2
+
+
+# --- cert new ---------------------------------------------------------------------------------------
+
+
+@unit
+def test_cert_new_makes_a_certificate_the_provider_accepts(clean_env, tmp_path):
+    code, out, err = run(
+        "cert", "new", "--out-dir", str(tmp_path), "--name", "mp", "--cn", "www.example.com", "--json"
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    der = (tmp_path / "mp.cert.der").read_bytes()
+    cert = x509.load_der_x509_certificate(der)
+    assert cert.subject.rfc4514_string() == "CN=www.example.com"
+    assert cert.public_key().key_size == 2048 and cert.signature_hash_algorithm.name == "sha512"
+    assert result["sha256"] == hashlib.sha256(der).hexdigest()
+    assert stat.S_IMODE((tmp_path / "mp.key.pem").stat().st_mode) == 0o600
+    key = serialization.load_pem_private_key((tmp_path / "mp.key.pem").read_bytes(), None)
+    assert key.public_key().public_numbers() == cert.public_key().public_numbers()
+    assert run("cert", "check", str(tmp_path / "mp.cert.pem"))[0] == 0
+    code, _, err = run("cert", "new", "--out-dir", str(tmp_path), "--name", "mp")
+    assert code == 2 and "refusing to overwrite" in err
+    assert run("cert", "new", "--out-dir", str(tmp_path), "--name", "mp", "--force")[0] == 0
+
+
+# --- event ------------------------------------------------------------------------------------------
+
+
+def _request_file(tmp_path, **kw):
+    built = build_request(
+        content_id="channel-1",
+        video_preset="PRESET_VIDEO_2",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["widevine", "playready", "fairplay"],
+        **kw,
+    )
+    path = tmp_path / "request.xml"
+    path.write_bytes(built.xml)
+    return built, path
+
+
+@unit
+def test_event_shape(tmp_path):
+    built, path = _request_file(tmp_path)
+    code, out, _ = run("event", str(path))
+    assert code == 0
+    event = json.loads(out)
+    assert event["httpMethod"] == "POST" and event["path"] == event["resource"] == "/copyProtection"
+    assert (
+        event["headers"]["X-Speke-Version"] == "2.0" and event["headers"]["Content-Type"] == "application/xml"
+    )
+    assert event["isBase64Encoded"] is False and event["body"].encode() == built.xml
+    identity = event["requestContext"]["identity"]
+    assert identity["userArn"].startswith("arn:aws:") and identity["caller"]
+    code, out, _ = run("event", str(path), "--base64", "--no-identity", "--speke-version", "2.1")
+    event = json.loads(out)
+    assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == built.xml
+    assert "userArn" not in event["requestContext"]["identity"]
+    assert event["headers"]["X-Speke-Version"] == "2.1"
+
+
+@unit
+def test_event_writes_a_file_and_warns_on_non_xml(tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text("not xml")
+    out_file = tmp_path / "event.json"
+    code, out, err = run("event", str(bad), "--out", str(out_file))
+    assert code == 0 and out == "" and "warning" in err
+    assert json.loads(out_file.read_text())["body"] == "not xml"
+    assert run("event", str(tmp_path / "missing.xml"))[0] == 2
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_event_runs_through_the_handler_and_the_answer_passes_the_checker(
+    tmp_path, invoke, delivery_cert_der, delivery_private_key, encrypted
+):
+    built, path = _request_file(tmp_path, certificate_der=delivery_cert_der if encrypted else None)
+    code, out, _ = run("event", str(path), "--base64" if encrypted else "--stage=Prod")
+    assert code == 0
+    status, headers, body = invoke(json.loads(out))
+    report = check_response(built, status, headers, body, delivery_private_key)
+    assert report.violations == []
+    assert len(report.keys) == 3 and all(k.key_bytes for k in report.keys)
+
+
+# --- help and usage ---------------------------------------------------------------------------------
+
+
+@unit
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["request", "--help"],
+        ["derive", "--help"],
+        ["cert", "check", "--help"],
+        ["cert", "new", "--help"],
+        ["event", "--help"],
+    ],
+)
+def test_help_has_examples(capsys, argv):
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "usage: speke-keyprovider" in text
+    if argv != ["--help"] and argv[-2:] != ["new", "--help"]:
+        assert "examples:" in text
+
+
+@unit
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["nosuch"],
+        ["request"],
+        ["request", "ftp://x"],
+        ["request", "http://x", "--video-preset", "PRESET_VIDEO_9"],
+        ["request", "http://x", "--drm", "nosuch", "--access-key", "a", "--secret-key", "b"],
+        ["request", "http://x", "--key", "k.pem"],
+        ["request", "http://x", "--access-key", "only"],
+        ["request", "http://x", "--periods", "0"],
+    ],
+)
+def test_usage_errors_exit_2(argv, capsys):
+    assert main(argv, stdout=io.StringIO(), stderr=io.StringIO()) == 2
+
+
+@unit
+def test_python_dash_m_runs_the_cli():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "speke_keyprovider", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 0 and result.stdout.startswith("speke-keyprovider ")
