@@ -132,7 +132,11 @@ def main() -> None:
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     # Correctness of what was timed (after the RSS reading: the checker's imports are not the function's).
-    verification = _verify(app, context, pools)
+    quiet()
+    try:
+        verification = _verify(app, context, pools)
+    finally:
+        loud()
 
     result: dict[str, Any] = {
         "scenarios": {},
@@ -187,7 +191,10 @@ def _verify(app: Any, context: Any, pools: dict[str, list[tuple[Any, dict[str, A
         built, event, _ = pool[1]
         result = app.lambda_handler(event, context)
         body = result["body"].encode()
-        report = check_response(built, result["statusCode"], result.get("headers") or {}, body, private_key)
+        headers = dict(result.get("headers") or {})
+        for header, values in (result.get("multiValueHeaders") or {}).items():
+            headers.setdefault(header, ", ".join(values))
+        report = check_response(built, result["statusCode"], headers, body, private_key)
         problems = list(report.violations)
         for row in report.keys:
             kid = __import__("uuid").UUID(row.kid)
@@ -204,7 +211,8 @@ def _verify(app: Any, context: Any, pools: dict[str, list[tuple[Any, dict[str, A
     bad = [n for n, v in out.items() if not v["ok"]]
     if bad:
         sys.stdout.flush()
-        print(f"verification failed for {', '.join(bad)}: {[out[n]['problems'] for n in bad]}", file=sys.stderr)
+        print(f"verification failed for {', '.join(bad)}: {[out[n]['problems'] for n in bad]}", file=sys.stderr,
+              flush=True)
     return out
 
 

@@ -230,8 +230,8 @@ def serialise(root: ET.Element) -> bytes:
 # --- text / encoding / byte mutations --------------------------------------------------------------------
 
 ENCODINGS = ("utf-8-bom", "utf-16", "utf-16-le", "utf-16-be", "utf-16-le-declared", "utf-32", "latin-1",
-             "lying-declaration", "unknown-declaration", "invalid-utf8", "nul", "crlf", "leading-space",
-             "cp037")
+             "lying-declaration", "unknown-declaration", "multibyte-declaration", "invalid-utf8", "nul", "crlf",
+             "leading-space", "cp037")
 
 
 def reencode(xml: bytes, how: str, position: int = 0) -> bytes:
@@ -252,11 +252,13 @@ def reencode(xml: bytes, how: str, position: int = 0) -> bytes:
         return body.encode("utf-32")
     if how == "latin-1":
         marked = body.replace("contentId=\"", "contentId=\"\u00e9", 1)
-        return ('<?xml version="1.0" encoding="ISO-8859-1"?>' + marked).encode("latin-1")
+        return ('<?xml version="1.0" encoding="ISO-8859-1"?>' + marked).encode("latin-1", "xmlcharrefreplace")
     if how == "lying-declaration":
         return ('<?xml version="1.0" encoding="UTF-16"?>' + body).encode("utf-8")
     if how == "unknown-declaration":
         return ('<?xml version="1.0" encoding="x-no-such-encoding"?>' + body).encode("utf-8")
+    if how == "multibyte-declaration":
+        return ('<?xml version="1.0" encoding="utf-7"?>' + body).encode("utf-8")
     if how == "invalid-utf8":
         at = position % (len(xml) + 1)
         return xml[:at] + b"\xc3\x28\xff\xfe\xed\xa0\x80" + xml[at:]
@@ -268,7 +270,7 @@ def reencode(xml: bytes, how: str, position: int = 0) -> bytes:
     if how == "leading-space":
         return b"  \n" + xml
     if how == "cp037":
-        return ('<?xml version="1.0" encoding="cp037"?>' + body).encode("cp037")
+        return ('<?xml version="1.0" encoding="cp037"?>' + body).encode("cp037", "xmlcharrefreplace")
     raise ValueError(how)
 
 
@@ -317,13 +319,14 @@ def random_structural(xml: bytes, rng: random.Random, rounds: int = 3) -> bytes:
         root = parse_seed(xml)
     except Exception:  # noqa: BLE001 - not XML any more: let the byte mutator have it
         return xml
-    for _ in range(1 + rng.randrange(rounds)):
-        op = rng.choice(MUTATIONS)
-        name = rng.choice(KNOWN_ATTRIBUTES) if op in ("set_attr",) else rng.choice(CPIX_ELEMENTS)
-        mutate_tree(root, op, rng.randrange(1 << 16), rng.randrange(1 << 16), name, rng.choice(HOSTILE_VALUES))
     try:
+        for _ in range(1 + rng.randrange(rounds)):
+            op = rng.choice(MUTATIONS)
+            name = rng.choice(KNOWN_ATTRIBUTES) if op in ("set_attr",) else rng.choice(CPIX_ELEMENTS)
+            mutate_tree(root, op, rng.randrange(1 << 16), rng.randrange(1 << 16), name,
+                        rng.choice(HOSTILE_VALUES))
         return serialise(root)
-    except (RecursionError, ValueError):
+    except (RecursionError, ValueError):  # a deeply nested input: copying / writing it recurses
         return xml
 
 
@@ -483,6 +486,34 @@ def check_answer(request: bytes | None, status: int, headers: dict[str, str], bo
         raise _fail(f"key material in an error body: {leak}", status, b"<withheld>")
 
 
+def _addressed_to(req: ET.Element, private_key: Any) -> bool:
+    """Whether a DeliveryData of the request carries the certificate of ``private_key``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    ours = private_key.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+    for cert in req.iter("{http://www.w3.org/2000/09/xmldsig#}X509Certificate"):
+        try:
+            spki = x509.load_der_x509_certificate(base64.b64decode("".join((cert.text or "").split()))
+                                                  ).public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        except Exception:  # noqa: BLE001, S112 - any unreadable certificate is simply not ours
+            continue
+        if spki == ours:
+            return True
+    return False
+
+
+_CERT_TEXT = re.compile(rb"(<(?:[A-Za-z_][\w.-]*:)?X509Certificate(?:\s[^>]*)?>)([^<]*)(</)")
+
+
+def _collapse_certificate_whitespace(body: bytes) -> bytes:
+    """base64Binary may carry whitespace (the provider echoes the request's certificate text as sent);
+    the client reader wants it collapsed (finding F7, client side)."""
+    return _CERT_TEXT.sub(lambda m: m.group(1) + b"".join(m.group(2).split()) + m.group(3), body)
+
+
 def _request_tree(request: bytes) -> ET.Element:
     return defused_fromstring(request, forbid_dtd=True, forbid_entities=True, forbid_external=True)
 
@@ -510,8 +541,17 @@ def _check_ok(request: bytes, headers: dict[str, str], body: bytes, recorded: Re
     if not req_kids or req_kids != resp_kids:
         raise _fail("200 whose kids differ from the request's", 200, body)
     encrypted = req.find(f"{ns}DeliveryDataList") is not None
+    if encrypted and not _addressed_to(req, private_key):
+        # A certificate that is not ours (e.g. a mutated but still valid one): the keys are wrapped for
+        # its holder, so the oracle checks they are wrapped and never shown, not their values.
+        if b"PlainValue" in body or resp.find(f"{ns}DeliveryDataList/{ns}DeliveryData/{ns}DocumentKey") is None:
+            raise _fail("encrypted answer for another certificate is not wrapped", 200, b"<withheld>")
+        leak = find_leak(body, recorded.secrets())
+        if leak:
+            raise _fail(f"200 that shows key material unwrapped: {leak}", 200, b"<withheld>")
+        return
     try:
-        keys = read_content_keys(body, private_key if encrypted else None)
+        keys = read_content_keys(_collapse_certificate_whitespace(body), private_key if encrypted else None)
     except CpixReadError as exc:
         raise _fail(f"200 whose keys cannot be read: {exc}", 200, body) from None
     for kid_text in req_kids:
@@ -539,22 +579,149 @@ def _check_ok(request: bytes, headers: dict[str, str], body: bytes, recorded: Re
         raise _fail(f"200 that shows key material unwrapped: {leak}", 200, b"<withheld>")
 
 
-# --- known findings (self-adjusting: the probes see the fix when it lands) ---------------------------------
+# --- known findings -------------------------------------------------------------------------------------------
+# Bugs the fuzzers found in code this tier does not own. Each is pinned by a regression test in
+# test_fuzz_regressions.py (xfail while its probe says "not fixed", a plain test once it is). While a
+# finding is unfixed the properties and the atheris harness skip inputs that hit it (``known_finding``)
+# so they keep looking for new ones; once the fix lands the probe flips and nothing is skipped.
 
-def deep_nesting_is_refused(depth: int = 3000) -> bool:
-    """True when the service refuses a deeply nested document with a ``SpekeError`` (the fix for the
-    RecursionError -> 500 found by fuzzing: ``ET.tostring`` recursing over an echoed deep subtree)."""
-    from speke_keyprovider.errors import SpekeError
+def _exchange() -> Any:
     from speke_keyprovider.key_sources import StaticMasterKey
     from speke_keyprovider.service import KeyExchange
     from speke_keyprovider.settings import Settings
 
-    name, built = seeds()[0]
-    exchange = KeyExchange(Settings(key_source="file", master_key_file="unused"), StaticMasterKey(MASTER_KEY))
+    return KeyExchange(Settings(key_source="file", master_key_file="unused"), StaticMasterKey(MASTER_KEY))
+
+
+def failure_signature(body: bytes) -> tuple[str, str] | None:
+    """(exception type, file) of an unexpected exception the service raises for ``body``; None when it
+    answers or refuses with a ``SpekeError``."""
+    from speke_keyprovider.errors import SpekeError
+
     try:
-        exchange.answer(deep_nesting(built.xml, depth, 3))
+        _exchange().answer(body)
     except SpekeError:
-        return True
-    except RecursionError:
-        return False
-    return True
+        return None
+    except Exception as exc:  # noqa: BLE001 - classifying is the point
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = tb.tb_frame.f_code.co_filename.rsplit("/", 1)[-1] if tb else "?"
+        return type(exc).__name__, where
+    return None
+
+
+def flipped_certificate(offset: int, bit: int) -> bytes:
+    """An encrypted seed whose certificate has one bit of its DER flipped."""
+    name, built = next(s for s in seeds() if s[1].encrypted)
+    der = bytearray(delivery_cert_der())
+    der[offset] ^= 1 << bit
+    return built.xml.replace(base64.b64encode(delivery_cert_der()), base64.b64encode(bytes(der)))
+
+
+# Minimal inputs for each finding (the regression tests use the same ones).
+def f1_deep_nesting() -> bytes:
+    return deep_nesting(seeds()[0][1].xml, 3000, 3)
+
+
+def f2_unknown_encoding() -> bytes:
+    return reencode(seeds()[0][1].xml, "unknown-declaration")
+
+
+def f6_multibyte_encoding() -> bytes:
+    return reencode(seeds()[0][1].xml, "multibyte-declaration")
+
+
+def f3_unknown_signature_algorithm() -> bytes:
+    return flipped_certificate(499, 0)  # signatureAlgorithm OID 1.2.840.113549.1.0.13: unknown
+
+
+def f4_unknown_key_algorithm() -> bytes:
+    return flipped_certificate(184, 0)  # subjectPublicKeyInfo algorithm OID 1.3.840.113549.1.1.1: unknown
+
+
+def f5_malformed_subject() -> bytes:
+    return flipped_certificate(140, 0)  # a Name whose ASN.1 only fails when cert.subject is read
+
+
+KNOWN_FINDINGS: dict[str, tuple[Callable[[], bytes], tuple[str, str | None]]] = {
+    "F1 deep nesting -> RecursionError in ET.tostring (cpix/render.py) -> 500":
+        (f1_deep_nesting, ("RecursionError", None)),
+    "F2 unknown XML encoding declaration -> LookupError (cpix/parse.py parse_xml) -> 500":
+        (f2_unknown_encoding, ("LookupError", None)),
+    "F3 unknown certificate signature algorithm -> AttributeError on x509.UnsupportedAlgorithm (trust.py) -> 500":
+        (f3_unknown_signature_algorithm, ("AttributeError", "trust.py")),
+    "F4 unknown certificate key algorithm -> UnsupportedAlgorithm from public_key() (trust.py) -> 500":
+        (f4_unknown_key_algorithm, ("UnsupportedAlgorithm", None)),
+    "F5 certificate with a malformed subject -> ValueError from cert.subject outside the try (trust.py) -> 500":
+        (f5_malformed_subject, ("ValueError", "trust.py")),
+    "F6 multi-byte encoding declaration (utf-7, shift_jis...) -> ValueError from expat (cpix/parse.py parse_xml) -> 500":
+        (f6_multibyte_encoding, ("ValueError", "ElementTree.py")),
+}
+_UNFIXED: dict[str, tuple[str, str | None]] | None = None
+
+
+def unfixed_findings() -> dict[str, tuple[str, str | None]]:
+    """The known findings whose minimal input still breaks the service (probed once per process)."""
+    global _UNFIXED
+    if _UNFIXED is None:
+        _UNFIXED = {}
+        for title, (make_input, signature) in KNOWN_FINDINGS.items():
+            got = failure_signature(make_input())
+            if got is not None and _matches(got, signature):
+                _UNFIXED[title] = signature
+    return _UNFIXED
+
+
+def is_fixed(title_prefix: str) -> bool:
+    return not any(title.startswith(title_prefix) for title in unfixed_findings())
+
+
+def _matches(got: tuple[str, str], signature: tuple[str, str | None]) -> bool:
+    return got[0] == signature[0] and (signature[1] is None or got[1] == signature[1])
+
+
+def known_finding(body: bytes | None) -> str | None:
+    """The title of the unfixed known finding ``body`` hits, if any."""
+    unfixed = unfixed_findings()
+    if not unfixed or body is None:
+        return None
+    got = failure_signature(body)
+    if got is None:
+        return None
+    return next((title for title, signature in unfixed.items() if _matches(got, signature)), None)
+
+
+class KnownFindingHit(UserWarning):
+    """An input hit a known, still unfixed finding and was skipped (see test_fuzz_regressions.py)."""
+
+
+_WARNED: set[str] = set()
+
+
+def answer_and_check(lambda_handler: Callable[[dict, Any], dict], context: Any, private_key: Any,
+                     request: bytes | None, event: dict[str, Any], *, skip_known: bool = True
+                     ) -> tuple[int, dict[str, str], bytes]:
+    """Send ``event`` to the handler and hold the answer to the oracle. With ``skip_known``, an input
+    that breaks the oracle through a known unfixed finding is rejected (hypothesis) instead of failing."""
+    import warnings
+
+    from hypothesis import currently_in_test_context, note, reject
+
+    with recording() as recorded:
+        status, headers, body = call(lambda_handler, event, context)
+    if currently_in_test_context():
+        note(f"status {status}, body {body[:200]!r}")
+    try:
+        check_answer(request, status, headers, body, recorded, private_key=private_key)
+    except OracleFailure:
+        title = known_finding(request) if skip_known and status >= 500 else None
+        if title is None:
+            raise
+        if title not in _WARNED:
+            _WARNED.add(title)
+            warnings.warn(KnownFindingHit(f"skipped inputs hitting unfixed {title}"), stacklevel=2)
+        if not currently_in_test_context():
+            raise
+        reject()
+    return status, headers, body

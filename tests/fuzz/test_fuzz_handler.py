@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from hypothesis import assume, given, note
+from hypothesis import given
 from hypothesis import strategies as st
 
 from speke_keyprovider.client.conformance import check_response
@@ -32,24 +32,6 @@ pytestmark = pytest.mark.fuzz
 
 SEED_NAMES = [name for name, _ in fz.seeds()]
 SEEDS = dict(fz.seeds())
-DEEP_NESTING_FIXED = fz.deep_nesting_is_refused()
-# Until the deep-nesting fix lands, the property stays below the depth that trips the serialiser's
-# recursion (test_fuzz_regressions.py::test_deeply_nested_document_is_a_4xx pins the bug itself).
-MAX_DEPTH = 100_000 if DEEP_NESTING_FIXED else 400
-
-
-@pytest.fixture
-def answer(app, lambda_context, delivery_private_key):
-    """Send one event to the handler and hold the answer to the oracle."""
-
-    def _answer(request: bytes | None, event: dict) -> tuple[int, dict[str, str], bytes]:
-        with fz.recording() as recorded:
-            status, headers, body = fz.call(app.lambda_handler, event, lambda_context)
-        note(f"status {status}, body {body[:200]!r}")
-        fz.check_answer(request, status, headers, body, recorded, private_key=delivery_private_key)
-        return status, headers, body
-
-    return _answer
 
 
 seed_names = st.sampled_from(SEED_NAMES)
@@ -145,7 +127,7 @@ def test_odd_encodings(answer, seed, how, position, base64_forced, pre):
 # --- nesting, truncation, random bytes -------------------------------------------------------------------------
 
 @fz.fuzz_settings(share=100)
-@given(seed=seed_names, depth=st.integers(1, MAX_DEPTH), where=st.integers(0, 1 << 10), foreign=st.booleans())
+@given(seed=seed_names, depth=st.integers(1, 100_000), where=st.integers(0, 1 << 10), foreign=st.booleans())
 def test_deep_nesting(answer, seed, depth, where, foreign):
     request = fz.deep_nesting(SEEDS[seed].xml, depth, where, foreign)
     answer(request, fz.proxy_event(request))
@@ -195,7 +177,6 @@ def test_http_envelope(answer, seed, version, content_type, as_list, base64_flag
         doc = None
     status, _, _ = answer(doc, event)
     if status == 200:
-        assume(True)
         assert caller and caller.startswith("arn:")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from speke_keyprovider.cli import main
-from speke_keyprovider.client.testing import FAULTS, ReferenceResponder
+from tests.reference_responder import FAULTS, ReferenceResponder
 
 pytestmark = pytest.mark.http
 

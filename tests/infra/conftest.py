@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# The test modules import infra_helpers from this folder, whatever pytest's import mode.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +37,7 @@ def resources(template: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def sam_transform(template: dict[str, Any]):
-    """Expand the SAM template with aws-sam-translator (installed in .venv-infra only) for given parameters."""
+    """Expand the SAM template with aws-sam-translator (in .venv-infra only) for the given parameters."""
     translator = pytest.importorskip("samtranslator.translator.transform")
     exceptions = pytest.importorskip("samtranslator.public.exceptions")
 
@@ -43,7 +47,9 @@ def sam_transform(template: dict[str, Any]):
 
     def expand(parameters: dict[str, str] | None = None) -> dict[str, Any]:
         source = copy.deepcopy(template)
-        for resource in source["Resources"].values():  # as `sam validate` does: code locations are not read here
+        for resource in source[
+            "Resources"
+        ].values():  # as `sam validate` does: code locations are not read here
             props = resource.get("Properties", {})
             for key in ("CodeUri", "ContentUri"):
                 if key in props:

@@ -42,7 +42,7 @@ _SCALAR_OR_LIST_TAGS = {
 
 
 class CfnLoader(yaml.SafeLoader):
-    """A SafeLoader that turns `!Ref X` into {"Ref": "X"}, `!GetAtt A.B` into {"Fn::GetAtt": ["A", "B"]}, ..."""
+    """A SafeLoader turning `!Ref X` into {"Ref": "X"}, `!GetAtt A.B` into {"Fn::GetAtt": ["A", "B"]}, ..."""
 
 
 def _construct(long_name: str):
@@ -72,7 +72,6 @@ CfnLoader.add_constructor("!GetAtt", _construct_getatt)
 
 def load_cfn_yaml(text: str) -> dict[str, Any]:
     return yaml.load(text, Loader=CfnLoader)  # noqa: S506 - a SafeLoader subclass
-
 
 
 def env_names_read_by_settings() -> set[str]:

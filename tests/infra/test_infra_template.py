@@ -5,13 +5,22 @@ body, its resource policy, the Lambda permission) - they run where aws-sam-trans
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from typing import Any
 
 import pytest
 
 pytest.importorskip("yaml")
 
-from infra_helpers import as_list, env_names_read_by_settings, unwrap_if, walk_statements  # noqa: E402
+from infra_helpers import (  # noqa: E402
+    REPO,
+    TEMPLATE,
+    as_list,
+    env_names_read_by_settings,
+    unwrap_if,
+    walk_statements,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -19,9 +28,15 @@ STAGE = "v1"
 
 # Where the template keeps a `*`, and why. Anything not listed here fails test_allow_statements_are_scoped.
 WILDCARD_RESOURCE_EXCEPTIONS = {
-    ("MasterKeyEncryptionKey", "KeyPolicy"): "in a key policy, Resource '*' means this key (the only accepted form)",
+    (
+        "MasterKeyEncryptionKey",
+        "KeyPolicy",
+    ): "in a key policy, Resource '*' means this key (the only accepted form)",
     ("MasterHmacKey", "KeyPolicy"): "in a key policy, Resource '*' means this key (the only accepted form)",
-    ("KeyProviderFunctionRole", "WriteXRayTraces"): "X-Ray has no resource-level permissions (AWS requires '*')",
+    (
+        "KeyProviderFunctionRole",
+        "WriteXRayTraces",
+    ): "X-Ray has no resource-level permissions (AWS requires '*')",
 }
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 FUNCTION_ACTIONS = {
@@ -159,15 +174,9 @@ def test_the_wildcard_exceptions_are_the_documented_ones(resources, template):
             assert statement["Principal"] == {"AWS": ACCOUNT_ROOT}, key
             assert "kms:ScheduleKeyDeletion" not in as_list(statement["Action"]), key
     # each exception is written down in the template too
-    head = (template.get("Description", "") + open_template_text()).lower()
-    assert "x-ray has no resource-level permissions" in head
-    assert "key policies" in head
-
-
-def open_template_text() -> str:
-    from infra_helpers import TEMPLATE
-
-    return TEMPLATE.read_text(encoding="utf-8")
+    text = TEMPLATE.read_text(encoding="utf-8").lower()
+    assert "x-ray has no resource-level permissions" in text
+    assert "kms key policies" in text
 
 
 def test_no_managed_policies_but_the_documented_one(resources):
@@ -259,7 +268,9 @@ def test_function_can_touch_only_its_own_secret_or_key_and_log_group(resources):
                 assert targets <= allowed_targets[action], f"{name}: {action} on {targets}"
             if "kms:Decrypt" in actions:
                 condition = statement["Condition"]["StringEquals"]
-                assert condition["kms:ViaService"] == {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+                assert condition["kms:ViaService"] == {
+                    "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"
+                }
                 assert condition["kms:EncryptionContext:SecretARN"] == {"Ref": "MasterKeySecret"}
             if "kms:GenerateMac" in actions:
                 assert statement["Condition"] == {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_256"}}
@@ -274,7 +285,12 @@ def test_key_home_policies_follow_key_source(resources):
         "GenerateMacWithMasterKey": "UseKms",
         "WriteXRayTraces": "TracingOn",
     }
-    for logical_id in ("MasterKeyEncryptionKey", "MasterKeyEncryptionKeyAlias", "MasterKeySecret", "MasterKeySecretPolicy"):
+    for logical_id in (
+        "MasterKeyEncryptionKey",
+        "MasterKeyEncryptionKeyAlias",
+        "MasterKeySecret",
+        "MasterKeySecretPolicy",
+    ):
         assert resources[logical_id]["Condition"] == "UseSecretsManager", logical_id
     for logical_id in ("MasterHmacKey", "MasterHmacKeyAlias"):
         assert resources[logical_id]["Condition"] == "UseKms", logical_id
@@ -292,7 +308,9 @@ def test_function_environment_matches_the_settings_it_reads(template):
     assert env["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
     assert env["XRAY_TRACING"] == {"Ref": "XrayTracing"}
     assert env["ALLOWED_CALLER_ARNS"] == SPEKE_CALLERS["Fn::Split"][1]
-    assert env["MASTER_KEY_SECRET_ID"] == {"Fn::If": ["UseSecretsManager", {"Ref": "MasterKeySecret"}, {"Ref": "AWS::NoValue"}]}
+    assert env["MASTER_KEY_SECRET_ID"] == {
+        "Fn::If": ["UseSecretsManager", {"Ref": "MasterKeySecret"}, {"Ref": "AWS::NoValue"}]
+    }
     assert env["KMS_HMAC_KEY_ID"] == {
         "Fn::If": ["UseKms", {"Fn::GetAtt": ["MasterHmacKey", "Arn"]}, {"Ref": "AWS::NoValue"}]
     }
@@ -316,8 +334,16 @@ def test_generated_secret_is_long_and_encrypted_with_its_own_key(resources):
     # the secret's own policy only ever denies changing or deleting the value
     for statement in walk_statements(resources["MasterKeySecretPolicy"]["Properties"]["ResourcePolicy"]):
         assert statement["Effect"] == "Deny"
-    denied = {a for s in walk_statements(resources["MasterKeySecretPolicy"]["Properties"]["ResourcePolicy"]) for a in as_list(s["Action"])}
-    assert {"secretsmanager:PutSecretValue", "secretsmanager:RotateSecret", "secretsmanager:DeleteSecret"} <= denied
+    denied = {
+        a
+        for s in walk_statements(resources["MasterKeySecretPolicy"]["Properties"]["ResourcePolicy"])
+        for a in as_list(s["Action"])
+    }
+    assert {
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:RotateSecret",
+        "secretsmanager:DeleteSecret",
+    } <= denied
     assert not any(r["Type"] == "AWS::SecretsManager::RotationSchedule" for r in resources.values())
 
 
@@ -387,13 +413,18 @@ def test_log_groups_have_retention(resources):
 
 def test_alarms_cover_5xx_throttles_and_p99_latency(resources):
     alarms = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    metrics = {(a["Namespace"], a["MetricName"] if isinstance(a["MetricName"], str) else "custom") for a in alarms.values()}
+    metrics = {
+        (a["Namespace"], a["MetricName"] if isinstance(a["MetricName"], str) else "custom")
+        for a in alarms.values()
+    }
     assert ("AWS/ApiGateway", "5XXError") in metrics
     assert ("AWS/Lambda", "Throttles") in metrics
     assert any(a.get("ExtendedStatistic") == "p99" and a["MetricName"] == "Latency" for a in alarms.values())
     assert ("SpekeKeyProvider", "custom") in metrics  # API stage throttling (429), from the access log
     for alarm in alarms.values():
-        assert alarm["AlarmActions"] == {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}
+        assert alarm["AlarmActions"] == {
+            "Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]
+        }
     assert resources["AlarmTopic"]["Condition"] == "HasAlarmEmail"
 
 
@@ -417,7 +448,13 @@ def test_parameters_and_outputs(template):
     for name, parameter in template["Parameters"].items():
         assert parameter.get("Description"), f"parameter {name} has no description"
     outputs = template["Outputs"]
-    assert {"SpekeUrl", "SpekeRoleArn", "MasterKeySecretArn", "MasterHmacKeyArn", "KeyProviderFunctionName"} <= set(outputs)
+    assert {
+        "SpekeUrl",
+        "SpekeRoleArn",
+        "MasterKeySecretArn",
+        "MasterHmacKeyArn",
+        "KeyProviderFunctionName",
+    } <= set(outputs)
     assert outputs["SpekeUrl"]["Value"] == {
         "Fn::Sub": "https://${SpekeApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1/copyProtection"
     }
@@ -490,3 +527,27 @@ def test_transformed_resource_policy_names_the_allowed_callers(sam_transform):
     allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     assert [s["Resource"] for s in allow] == [f"execute-api:/{STAGE}/POST/copyProtection"]
     assert '"*"' not in json.dumps([s["Principal"] for s in allow])
+
+
+# ------------------------------------------------------------------ samconfig.toml
+
+
+def test_samconfig_environments_set_valid_parameters(template):
+    config = tomllib.loads((REPO / "samconfig.toml").read_text(encoding="utf-8"))
+    assert {"default", "prod"} <= set(config)
+    for env in ("default", "prod"):
+        assert config[env]["global"]["parameters"]["region"], (
+            f"{env}: no region (sam validate needs one offline)"
+        )
+        deploy = config[env]["deploy"]["parameters"]
+        assert deploy["capabilities"] == "CAPABILITY_IAM"
+        assert "use_container" not in config[env].get("build", {}).get("parameters", {})
+        for item in deploy["parameter_overrides"]:
+            name, _, value = item.partition("=")
+            value = value[1:-1] if value.startswith('"') and value.endswith('"') else value
+            parameter = template["Parameters"].get(name)
+            assert parameter is not None, f"{env}: {name} is not a template parameter"
+            if "AllowedValues" in parameter:
+                assert value in [str(v) for v in parameter["AllowedValues"]], f"{env}: {name}={value}"
+            if "AllowedPattern" in parameter:
+                assert re.fullmatch(parameter["AllowedPattern"], value), f"{env}: {name}={value}"

@@ -462,3 +462,20 @@ def test_python_dash_m_runs_the_cli():
         check=False,
     )
     assert result.returncode == 0 and result.stdout.startswith("speke-keyprovider ")
+
+
+@unit
+def test_colour_only_on_a_tty(monkeypatch):
+    from speke_keyprovider.cli import Out
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert Out(Tty()).green("PASS") == "\033[32mPASS\033[0m"
+    assert Out(io.StringIO()).green("PASS") == "PASS"
+    assert Out(Tty(), colour=False).red("x") == "x"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert Out(Tty()).red("x") == "x"

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from speke_keyprovider.client.conformance import check_response
 from speke_keyprovider.client.request_builder import DRM_SYSTEM_IDS, PRESETS, build_request
-from speke_keyprovider.client.testing import FAULTS, ReferenceResponder
+from tests.reference_responder import FAULTS, ReferenceResponder
 
 pytestmark = pytest.mark.unit
 
@@ -273,3 +273,37 @@ def test_reused_iv_is_reported(private_key):
     text = text.replace(secrets[2], secrets[1])  # a valid MAC, but the same IV (and key) twice
     report = check_response(built, 200, headers, text.encode(), private_key)
     assert any("reuses another content key's IV" in v for v in report.violations)
+
+
+def test_mangled_answers_give_a_report_never_an_exception(private_key):
+    import random
+
+    rng = random.Random(5)
+    built = _request(True, systems=["widevine", "playready", "fairplay", "clearkey", "aes128"])
+    headers, body = _good(built)
+    flagged = 0
+    for _ in range(300):
+        data = bytearray(body)
+        for _ in range(rng.randint(1, 8)):
+            position = rng.randrange(len(data))
+            if rng.random() < 0.5:
+                data[position] = rng.randrange(256)
+            else:
+                del data[position : position + rng.randint(1, 40)]
+        report = check_response(built, 200, headers, bytes(data), private_key)
+        # some mutations are harmless (a kid's letter case, whitespace): the point is a report, not a crash
+        assert not any("could not be checked" in v for v in report.violations), report.violations
+        flagged += bool(report.violations)
+    assert flagged > 250
+
+
+def test_deep_nesting_and_unknown_encodings_are_violations(private_key):
+    built = _request(False, systems=["widevine"])
+    headers, _ = _good(built)
+    deep = b"<a>" * 100_000 + b"</a>" * 100_000
+    unknown = b'<?xml version="1.0" encoding="x-no-such-encoding"?><a/>'
+    for body in (deep, unknown):
+        report = check_response(built, 200, headers, body, private_key)
+        assert report.violations
+    report = check_response(built, 200, headers, unknown, private_key)
+    assert "unknown character encoding" in report.violations[0]

@@ -380,7 +380,7 @@ def _credentials(args: argparse.Namespace) -> tuple[Any, str]:
     if not region:
         try:
             region = session.get_config_variable("region")
-        except Exception:
+        except Exception:  # a broken profile config: fall back to the default region
             region = None
     region = region or "us-east-1"
     if args.access_key or args.secret_key:
@@ -389,7 +389,7 @@ def _credentials(args: argparse.Namespace) -> tuple[Any, str]:
         return Credentials(args.access_key, args.secret_key, args.session_token), region
     try:
         creds = session.get_credentials()
-    except Exception as exc:
+    except Exception as exc:  # any credential-chain failure means "no credentials"
         raise CliError(
             f"AWS credentials could not be loaded ({type(exc).__name__})", EXIT_UNAVAILABLE
         ) from None

@@ -14,17 +14,34 @@ from __future__ import annotations
 import hmac
 import os
 from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives import hashes, padding
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 DOCUMENT_KEY_LENGTH = 32
 MAC_KEY_LENGTH = 64
 IV_LENGTH = 16
 SEALED_LENGTH = 48  # IV + two AES blocks for a 16-byte CEK
-_OAEP = OAEP(mgf=MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)  # noqa: S303 - CPIX mandates it
+_BLOCK = 16
+
+
+@cache
+def _oaep() -> Any:
+    """RSA-OAEP with SHA-1 / MGF1-SHA-1, empty label. ``cryptography`` is imported on first use, so a
+    clear-key cold start never loads it."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
+
+    return OAEP(mgf=MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)  # noqa: S303 - CPIX mandates it
+
+
+@cache
+def _aes_cbc() -> tuple[Any, Any, Any]:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    return Cipher, algorithms.AES, modes.CBC
 
 
 class KeyUnwrapError(Exception):
@@ -52,22 +69,22 @@ class SealedKey:
 
 
 def rsa_oaep_wrap(public_key: rsa.RSAPublicKey, secret: bytes) -> bytes:
-    return public_key.encrypt(secret, _OAEP)
+    return public_key.encrypt(secret, _oaep())
 
 
 def rsa_oaep_unwrap(private_key: rsa.RSAPrivateKey, wrapped: bytes) -> bytes:
     try:
-        return private_key.decrypt(wrapped, _OAEP)
+        return private_key.decrypt(wrapped, _oaep())
     except ValueError:
         raise KeyUnwrapError("RSA-OAEP decryption failed") from None
 
 
 def seal_content_key(keys: DeliveryKeys, content_key: bytes, iv: bytes | None = None) -> SealedKey:
     iv = os.urandom(IV_LENGTH) if iv is None else iv
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(content_key) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(keys.document_key), modes.CBC(iv)).encryptor()
-    cipher_value = iv + encryptor.update(padded) + encryptor.finalize()
+    pad = _BLOCK - len(content_key) % _BLOCK  # PKCS#7: 1..16 bytes of the pad length (a full block for a CEK)
+    cipher, aes, cbc = _aes_cbc()
+    encryptor = cipher(aes(keys.document_key), cbc(iv)).encryptor()
+    cipher_value = iv + encryptor.update(content_key + bytes((pad,)) * pad) + encryptor.finalize()
     return SealedKey(cipher_value=cipher_value, value_mac=hmac.digest(keys.mac_key, cipher_value, "sha512"))
 
 
@@ -79,7 +96,10 @@ def open_content_key(keys: DeliveryKeys, sealed: SealedKey) -> bytes:
     data = sealed.cipher_value
     if len(data) < 2 * IV_LENGTH or len(data) % IV_LENGTH:
         raise KeyUnwrapError("encrypted content key has a bad length")
-    decryptor = Cipher(algorithms.AES(keys.document_key), modes.CBC(data[:IV_LENGTH])).decryptor()
+    from cryptography.hazmat.primitives import padding
+
+    cipher, aes, cbc = _aes_cbc()
+    decryptor = cipher(aes(keys.document_key), cbc(data[:IV_LENGTH])).decryptor()
     padded = decryptor.update(data[IV_LENGTH:]) + decryptor.finalize()
     unpadder = padding.PKCS7(128).unpadder()
     try:

@@ -1,4 +1,8 @@
-"""Trust checks (contract section 6): the delivery certificate and the calling IAM principal."""
+"""Trust checks (contract section 6): the delivery certificate and the calling IAM principal.
+
+``cryptography.x509`` is imported on the first certificate check, not at import: a clear-key cold
+start never pays for it (it is the largest single import of the encrypted path).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,10 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .errors import CertificateNotTrusted, CertificateRejected, Forbidden
 
@@ -48,6 +52,9 @@ def check_certificate(der: bytes, *, now: dt.datetime | None = None,
 @lru_cache(maxsize=64)
 def _load(der: bytes) -> DeliveryCertificate:
     """Parse and vet the time-independent properties; cached per DER (a channel reuses its certificate)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     try:
         cert = x509.load_der_x509_certificate(der)
         public_key = cert.public_key()

@@ -2,8 +2,8 @@
 
 Independent of the provider's own modules on purpose, so it can vet any SPEKE v2 key provider:
 ``request_builder`` (CPIX 2.3 requests), ``response_reader`` (clear and encrypted content keys),
-``signalling`` (PSSH / PlayReady / HLS parsers), ``conformance`` (every rule of the contract),
-``testing`` (a reference responder and named faults, for tests).
+``signalling`` (PSSH / PlayReady / HLS parsers), ``conformance`` (every rule of the contract).
+The reference responder with named faults that tests the checker lives in ``tests/reference_responder.py``.
 """
 
 from .request_builder import DRM_SYSTEM_IDS, PRESETS, BuiltRequest, RequestedKey, build_request

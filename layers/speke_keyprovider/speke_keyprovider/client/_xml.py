@@ -52,6 +52,8 @@ def parse(document: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Element:
         raise XmlError(f"forbidden XML construct ({type(exc).__name__})") from None
     except ParseError as exc:
         raise XmlError(f"not well-formed XML ({exc})") from None
+    except LookupError:  # expat: an encoding declaration naming no known codec
+        raise XmlError("unknown character encoding in the XML declaration") from None
 
 
 def local_name(tag: str) -> str:

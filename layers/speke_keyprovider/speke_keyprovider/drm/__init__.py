@@ -51,7 +51,7 @@ SYSTEMS: dict[str, DrmSystem] = {
 
 
 def _lookup(system_id: str) -> DrmSystem:
-    system = SYSTEMS.get(system_id.strip().lower())
+    system = SYSTEMS.get(system_id) or SYSTEMS.get(system_id.strip().lower())
     if system is None:
         raise UnsupportedDrmSystem(f"Unsupported DRMSystem@systemId {system_id}")
     return system

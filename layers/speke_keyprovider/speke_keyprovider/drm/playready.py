@@ -18,7 +18,6 @@ no value derived from key material ever lands in a manifest or a segment header.
 from __future__ import annotations
 
 import struct
-from xml.sax.saxutils import escape
 
 from ..errors import ConfigurationError
 from .base import Child, KeySignalContext, b64, b64_text
@@ -35,6 +34,12 @@ ALGIDS = {"cenc": "AESCTR", "cbcs": "AESCBC"}
 
 _RECORD_PLAYREADY_HEADER = 1
 _MAX_PRO = 15 * 1024  # "should not exceed 15 kilobytes" (PlayReady Header Specification, section 2)
+
+
+def escape(text: str) -> str:
+    """XML character data escaping, as ``xml.sax.saxutils.escape`` (whose import pulls in urllib.request
+    and http.client: ~10 ms of cold start for three replacements)."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
 
 
 def wrm_header(ctx: KeySignalContext) -> str:

@@ -75,6 +75,8 @@ def render(ctx: KeySignalContext, children: frozenset[Child]) -> dict[Child, str
 
 
 def _varint(value: int) -> bytes:
+    if 0 <= value < 0x80:
+        return _ONE_BYTE[value]
     if value < 0:
         raise ValueError("varints here are unsigned")
     out = bytearray()
@@ -86,6 +88,9 @@ def _varint(value: int) -> bytes:
         else:
             out.append(byte)
             return bytes(out)
+
+
+_ONE_BYTE = [bytes((i,)) for i in range(0x80)]
 
 
 def _key(field_number: int, wire_type: int) -> bytes:

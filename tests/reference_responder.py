@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ._xml import (
+from speke_keyprovider.client._xml import (
     ALG_AES256_CBC,
     ALG_HMAC_SHA512,
     ALG_RSA_OAEP_MGF1P,
@@ -44,7 +44,7 @@ from ._xml import (
     q,
     text,
 )
-from .request_builder import AES128, CHILDREN, CLEARKEY, FAIRPLAY, PLAYREADY, WIDEVINE
+from speke_keyprovider.client.request_builder import AES128, CHILDREN, CLEARKEY, FAIRPLAY, PLAYREADY, WIDEVINE
 
 PLAYREADY_NS = "http://schemas.microsoft.com/DRM/2007/03/PlayReadyHeader"
 USER_AGENT = "speke-reference-responder/1"

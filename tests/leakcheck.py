@@ -1,0 +1,313 @@
+"""pytest plugin: no key material in any log line the suite makes the handler emit (issue #7).
+
+Enabled from ``tests/conftest.py`` with ``pytest_plugins = ["tests.leakcheck"]``.
+
+For the whole session it records
+* every secret the provider makes or holds: each CEK derived (``derive_cek`` and ``cek_from_mac``, wrapped
+  where the key sources call them), each document / MAC key generated (``DeliveryKeys.generate``), each
+  master key loaded (``master_key_from_text``, and every master passed to ``derive_cek``);
+* every log record of any logger (through a handler on the root logger and on every non-propagating
+  logger, such as Powertools' ``speke-keyprovider``, formatted by that logger's own formatters too), and
+  every structured (JSON) line the tests' captured stdout / stderr holds — the handler's log and
+  metric lines.
+
+At the end it looks for every secret in every text, raw, hex (either case), base64 (standard and
+URL-safe, with and without padding) and as a Python bytes repr. Any hit fails the session (exit status
+1) and is listed by secret kind, form and test, never by value. A test that logs key material on
+purpose (to test a redaction, say) opts out with ``@pytest.mark.leakcheck_exempt``.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import functools
+import json
+import logging
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+_RECORD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_RUN = re.compile(r"[A-Za-z0-9+/=_-]{16,}")
+_BYTES_LITERAL = re.compile(r"""b(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+@dataclass
+class _State:
+    secrets: dict[bytes, str] = field(default_factory=dict)  # secret -> kind
+    texts: list[tuple[str, str, str]] = field(default_factory=list)  # (test, source, text)
+    current: str = "<session>"
+    exempt: bool = False
+    patches: list[tuple[Any, str, Any]] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    handler: logging.Handler | None = None
+
+    def secret(self, value: Any, kind: str) -> None:
+        if isinstance(value, bytes | bytearray) and len(value) >= 8:
+            self.secrets.setdefault(bytes(value), kind)
+
+    def text(self, source: str, text: str) -> None:
+        if text and not self.exempt:
+            self.texts.append((self.current, source, text))
+
+
+_state = _State()
+
+
+# --- recording the secrets -------------------------------------------------------------------------------
+
+def _patch(owner: Any, name: str, replacement: Any) -> None:
+    _state.patches.append((owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)))
+    setattr(owner, name, replacement)
+
+
+def _wrap_everywhere(original: Callable[..., Any], make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    """Replace ``original`` in every loaded ``speke_keyprovider`` module that holds it by name."""
+    wrapped = make(original)
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not module_name.startswith("speke_keyprovider"):
+            continue
+        for attr, value in list(vars(module).items()):
+            if value is original:
+                _patch(module, attr, wrapped)
+
+
+def _install() -> None:
+    from speke_keyprovider import key_derivation, key_sources, key_wrapping
+
+    try:  # the AWS homes, when boto3 is there
+        from speke_keyprovider import aws_key_sources  # noqa: F401
+    except ImportError:  # pragma: no cover
+        pass
+
+    def derive(fn: Callable[..., bytes]) -> Callable[..., bytes]:
+        @functools.wraps(fn)
+        def wrapper(master: bytes, *args: Any, **kwargs: Any) -> bytes:
+            cek = fn(master, *args, **kwargs)
+            _state.secret(master, "master key")
+            _state.secret(cek, "CEK")
+            return cek
+        return wrapper
+
+    def from_mac(fn: Callable[..., bytes]) -> Callable[..., bytes]:
+        @functools.wraps(fn)
+        def wrapper(mac: bytes) -> bytes:
+            cek = fn(mac)
+            _state.secret(cek, "CEK")
+            return cek
+        return wrapper
+
+    def master(fn: Callable[..., bytes]) -> Callable[..., bytes]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> bytes:
+            value = fn(*args, **kwargs)
+            _state.secret(value, "master key")
+            return value
+        return wrapper
+
+    _wrap_everywhere(key_derivation.derive_cek, derive)
+    _wrap_everywhere(key_derivation.cek_from_mac, from_mac)
+    _wrap_everywhere(key_sources.master_key_from_text, master)
+
+    generate = key_wrapping.DeliveryKeys.__dict__["generate"].__func__
+
+    def generate_and_record(cls: type) -> Any:
+        keys = generate(cls)
+        _state.secret(keys.document_key, "document key")
+        _state.secret(keys.mac_key, "MAC key")
+        return keys
+
+    _patch(key_wrapping.DeliveryKeys, "generate", classmethod(generate_and_record))
+
+
+def _uninstall() -> None:
+    while _state.patches:
+        owner, name, original = _state.patches.pop()
+        setattr(owner, name, original)
+
+
+# --- capturing the texts -----------------------------------------------------------------------------------
+
+class _Capture(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            parts = [record.getMessage()]
+            extra = {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS}
+            if extra:
+                parts.append(json.dumps(extra, default=repr, ensure_ascii=False))
+            if record.exc_info and record.exc_info[1] is not None:
+                parts.append(repr(record.exc_info[1]))
+            for other in logging.getLogger(record.name).handlers:
+                if other is not self and other.formatter is not None:
+                    try:
+                        parts.append(other.format(record))
+                    except Exception:  # noqa: BLE001, S110 - a formatter that fails here fails elsewhere too
+                        pass
+            _state.text(f"log record {record.name}", "\n".join(parts))
+        except Exception:  # noqa: BLE001 - never break the suite from a log handler
+            self.handleError(record)
+
+
+def _attach() -> None:
+    """Our handler on the root logger and, appended last, on every non-propagating logger that already has
+    its own handlers (Powertools expects its handler first)."""
+    handler = _state.handler
+    if handler is None:
+        return
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger) and not logger.propagate and logger.handlers
+    ]
+    for logger in loggers:
+        if handler not in logger.handlers:
+            logger.addHandler(handler)
+
+
+def _detach() -> None:
+    handler = _state.handler
+    if handler is None:
+        return
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        if isinstance(logger, logging.Logger) and handler in logger.handlers:
+            logger.removeHandler(handler)
+
+
+def _structured_lines(text: str) -> str:
+    """The JSON object lines of captured output (the handler's log and metric lines)."""
+    keep = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("{") and stripped.endswith("}"):
+            try:
+                value = json.loads(stripped)
+            except ValueError:
+                continue
+            if isinstance(value, dict) and ("level" in value or "_aws" in value or "message" in value):
+                keep.append(stripped)
+    return "\n".join(keep)
+
+
+# --- the scan --------------------------------------------------------------------------------------------------
+
+def _forms(secret: bytes) -> dict[str, str]:
+    forms = {"hex": secret.hex(), "HEX": secret.hex().upper()}
+    for name, encoded in (("base64", base64.b64encode(secret)), ("base64url", base64.urlsafe_b64encode(secret))):
+        forms[name] = encoded.decode().rstrip("=")
+    return forms
+
+
+def scan(texts: list[tuple[str, str, str]], secrets: dict[bytes, str]) -> list[str]:
+    """Findings as "kind #n as form in test (source)"; never the secret itself."""
+    if not secrets:
+        return []
+    index = {secret: n for n, secret in enumerate(secrets)}
+    needles: dict[str, tuple[bytes, str]] = {}
+    for secret in secrets:
+        for form_name, form in _forms(secret).items():
+            needles[form] = (secret, form_name)
+    lengths = sorted({len(k) for k in needles})
+    printable = {s.decode("ascii"): s for s in secrets if s.isascii() and s.decode("ascii").isprintable()}
+    by_length: dict[int, set[bytes]] = {}
+    for secret in secrets:
+        by_length.setdefault(len(secret), set()).add(secret)
+    found: dict[tuple[bytes, str, str], str] = {}
+
+    def hit(secret: bytes, form: str, test: str, source: str) -> None:
+        found.setdefault((secret, form, test), source)
+
+    for test, source, text in texts:
+        for run in _RUN.findall(text):
+            for length in lengths:
+                for i in range(len(run) - length + 1):
+                    match = needles.get(run[i:i + length])
+                    if match is not None:
+                        hit(match[0], match[1], test, source)
+        for raw_text, secret in printable.items():
+            if raw_text in text:
+                hit(secret, "raw text", test, source)
+        for literal in _BYTES_LITERAL.findall(text):
+            try:
+                value = ast.literal_eval(literal)
+            except (ValueError, SyntaxError):
+                continue
+            _windows(value, by_length, lambda s: hit(s, "bytes repr", test, source))
+        if not text.isascii():
+            _windows(text.encode("latin-1", "ignore"), by_length, lambda s: hit(s, "raw bytes", test, source))
+    return [f"{secrets[secret]} #{index[secret]} ({len(secret)} bytes) as {form} in {test} ({source})"
+            for (secret, form, test), source in sorted(found.items(), key=lambda item: (item[0][2], item[0][1]))]
+
+
+def _windows(data: bytes, by_length: dict[int, set[bytes]], report: Callable[[bytes], None]) -> None:
+    for length, group in by_length.items():
+        for i in range(len(data) - length + 1):
+            window = data[i:i + length]
+            if window in group:
+                report(window)
+
+
+# --- hooks ------------------------------------------------------------------------------------------------------
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "leakcheck_exempt: this test may log key material on purpose (leak check skips it)")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _install()
+    _state.handler = _Capture(level=logging.NOTSET)
+    _attach()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
+    _state.current = nodeid
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _state.exempt = item.get_closest_marker("leakcheck_exempt") is not None
+    _attach()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    _attach()  # the app (and its Powertools logger) may have been loaded by a fixture
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _state.exempt:
+        return
+    for name, content in report.sections:
+        if name.startswith(("Captured stdout", "Captured stderr")):
+            _state.text(name.lower(), _structured_lines(content))
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    _attach()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _detach()
+    _uninstall()
+    _state.findings = scan(_state.texts, _state.secrets)
+    if _state.findings and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    kinds: dict[str, int] = {}
+    for kind in _state.secrets.values():
+        kinds[kind] = kinds.get(kind, 0) + 1
+    summary = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(kinds.items())) or "no secrets"
+    if _state.findings:
+        terminalreporter.section("key material in log output", sep="=", red=True, bold=True)
+        for finding in _state.findings[:50]:
+            terminalreporter.line(f"LEAK: {finding}", red=True)
+        if len(_state.findings) > 50:
+            terminalreporter.line(f"... and {len(_state.findings) - 50} more", red=True)
+    else:
+        terminalreporter.write_line(f"leakcheck: {summary} looked for in {len(_state.texts)} log texts: none found")
