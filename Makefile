@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: help venv run test test-unit lint bench fuzz clean
+.PHONY: help venv run test test-unit lint bench fuzz check-infra clean
 
 help:
 	@echo "make run     - start the key provider on http://127.0.0.1:$(PORT)/copyProtection (file key home, SigV4)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint    - ruff + mypy"
 	@echo "make bench   - in-process benchmark and cold-start figures"
 	@echo "make fuzz    - coverage-guided fuzzing of the parser and handler"
+	@echo "make check-infra - sam validate --lint, cfn-lint, checkov, sam build, artifact tests"
 
 $(STAMP): requirements/runtime.txt requirements/dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -34,6 +35,9 @@ test: $(STAMP)
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -m unit
+
+check-infra:
+	bash scripts/check_infra.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .local-state build .aws-sam

@@ -33,7 +33,9 @@ from typing import Any
 import pytest
 
 _RECORD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+MIN_DISTINCT_BYTES = 6
 _RUN = re.compile(r"[A-Za-z0-9+/=_-]{16,}")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BYTES_LITERAL = re.compile(r"""b(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
 
 
@@ -134,6 +136,10 @@ def _uninstall() -> None:
 # --- capturing the texts -----------------------------------------------------------------------------------
 
 class _Capture(logging.Handler):
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Powertools adds a SuppressFilter for its own service to every root handler; we want every record.
+        return True
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
             parts = [record.getMessage()]
@@ -203,9 +209,12 @@ def _forms(secret: bytes) -> dict[str, str]:
 
 def scan(texts: list[tuple[str, str, str]], secrets: dict[bytes, str]) -> list[str]:
     """Findings as "kind #n as form in test (source)"; never the secret itself."""
+    index = {secret: n for n, secret in enumerate(secrets)}
+    # Degenerate test values (b"\x00" * 16 from a stubbed MAC, b"x" * 32) are no secrets and would match
+    # ordinary text ("AAAA...", "xxxx..."): only values with some variety are looked for.
+    secrets = {secret: kind for secret, kind in secrets.items() if len(set(secret)) >= MIN_DISTINCT_BYTES}
     if not secrets:
         return []
-    index = {secret: n for n, secret in enumerate(secrets)}
     needles: dict[str, tuple[bytes, str]] = {}
     for secret in secrets:
         for form_name, form in _forms(secret).items():
@@ -231,13 +240,23 @@ def scan(texts: list[tuple[str, str, str]], secrets: dict[bytes, str]) -> list[s
             if raw_text in text:
                 hit(secret, "raw text", test, source)
         for literal in _BYTES_LITERAL.findall(text):
-            try:
-                value = ast.literal_eval(literal)
-            except (ValueError, SyntaxError):
-                continue
-            _windows(value, by_length, lambda s: hit(s, "bytes repr", test, source))
-        if not text.isascii():
-            _windows(text.encode("latin-1", "ignore"), by_length, lambda s: hit(s, "raw bytes", test, source))
+            for candidate in {literal, literal.replace("\\\\", "\\")}:  # as is, and once JSON-unescaped
+                try:
+                    value = ast.literal_eval(candidate)
+                except (ValueError, SyntaxError):
+                    continue
+                _windows(value, by_length, lambda s: hit(s, "bytes repr", test, source))
+        raws = [text]
+        if "\\u00" in text:  # JSON strings with escaped latin-1 characters: look at their decoded values
+            for literal in _JSON_STRING.findall(text):
+                if "\\u00" in literal:
+                    try:
+                        raws.append(json.loads(literal))
+                    except ValueError:
+                        continue
+        for raw in raws:
+            if not raw.isascii():
+                _windows(raw.encode("latin-1", "ignore"), by_length, lambda s: hit(s, "raw bytes", test, source))
     return [f"{secrets[secret]} #{index[secret]} ({len(secret)} bytes) as {form} in {test} ({source})"
             for (secret, form, test), source in sorted(found.items(), key=lambda item: (item[0][2], item[0][1]))]
 

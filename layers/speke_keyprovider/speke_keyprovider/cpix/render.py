@@ -24,6 +24,7 @@ from .serialize import to_bytes
 
 # KeyType children that precede cpix:Data (CPIX XSD sequence order).
 _BEFORE_DATA = {cpix(n) for n in ("Issuer", "AlgorithmParameters", "KeyProfileId", "KeyReference", "FriendlyName")}
+_CHILDREN = {child.value: child for child in drm.Child}  # == drm.Child(name), without Enum's lookup machinery
 
 
 def _b64(data: bytes) -> str:
@@ -53,14 +54,16 @@ def render_response(request: CpixRequest, keys: dict[uuid.UUID, bytes], *, signa
             SubElement(SubElement(encrypted, enc("CipherData")), enc("CipherValue")).text = _b64(sealed.cipher_value)
             SubElement(secret, pskc("ValueMAC")).text = _b64(sealed.value_mac)
         _insert_data(key.element, data)
+    scheme = request.content_keys[0].scheme
     for system in request.drm_systems:
         if not system.children:
             continue
         context = drm.KeySignalContext(system_id=system.system_id, kid=system.kid, content_id=request.content_id,
-                                       scheme=request.content_keys[0].scheme, settings=signalling)
-        values = drm.signal(context, [drm.Child(name) for name, _ in system.children])
-        for name, element in system.children:
-            element.text = values[drm.Child(name)]
+                                       scheme=scheme, settings=signalling)
+        wanted = [_CHILDREN[name] for name, _ in system.children]
+        values = drm.signal(context, wanted)
+        for child, (_, element) in zip(wanted, system.children, strict=True):
+            element.text = values[child]
     return to_bytes(root)  # == ET.tostring(root, encoding="utf-8", xml_declaration=True), ~4x faster
 
 

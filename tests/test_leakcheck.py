@@ -1,0 +1,67 @@
+"""The leak-check plugin (tests/leakcheck.py) itself: it finds every form of a secret in a log line, names
+no secret in its report, and fails a session whose handler logs key material."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests import leakcheck
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.unit
+
+KEY = bytes.fromhex("f11a18a35cc5cb5080547aff81458d53")
+
+
+@pytest.mark.parametrize("shown", [
+    KEY.hex(), KEY.hex().upper(), base64.b64encode(KEY).decode(), base64.urlsafe_b64encode(KEY).decode().rstrip("="),
+    repr(KEY), KEY.decode("latin-1"),
+])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_scan_finds_every_form(shown, as_json):
+    line = json.dumps({"message": "done", "detail": shown}) if as_json else f"done, detail={shown}"
+    findings = leakcheck.scan([("t::x", "log", line)], {KEY: "CEK"})
+    assert len(findings) == 1 and findings[0].startswith("CEK #0 (16 bytes)")
+    assert KEY.hex() not in findings[0] and base64.b64encode(KEY).decode() not in findings[0]
+
+
+def test_scan_ignores_kids_and_degenerate_values():
+    texts = [("t::x", "log", '{"kid": "0f083e4e-b831-4a3d-917e-ce78076e54aa", "v": "AAAAAAAAAAAAAAAAAAAAAAAAAA"}')]
+    assert leakcheck.scan(texts, {KEY: "CEK", bytes(16): "CEK"}) == []
+
+
+def _session(tmp_path, body: str) -> subprocess.CompletedProcess:
+    (tmp_path / "test_sample.py").write_text(textwrap.dedent(body))
+    return subprocess.run(  # noqa: S603 - our interpreter, fixed arguments
+        [sys.executable, "-m", "pytest", "-q", "-p", "tests.leakcheck", "-p", "no:cacheprovider",
+         "--rootdir", str(tmp_path), str(tmp_path / "test_sample.py")],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+SAMPLE = """
+    import logging, uuid
+    from speke_keyprovider.key_derivation import derive_cek
+
+    def test_derive_and_log():
+        cek = derive_cek(b"0123456789abcdef0123456789abcdef", "channel-1", uuid.UUID(int=7))
+        logging.getLogger("speke-keyprovider").warning("answered", extra={"detail": %s})
+"""
+
+
+def test_a_session_that_logs_a_cek_fails(tmp_path):
+    result = _session(tmp_path, SAMPLE % "cek.hex()")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "LEAK: CEK #" in result.stdout and "as hex" in result.stdout
+    assert "1 passed" in result.stdout
+
+
+def test_a_session_that_logs_no_key_passes(tmp_path):
+    result = _session(tmp_path, SAMPLE % "len(cek)")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "leakcheck:" in result.stdout and "none found" in result.stdout
