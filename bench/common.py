@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-HANDLER_DIR = REPO / "functions" / "key_provider"
-LAYER_DIR = REPO / "layers" / "speke_keyprovider"
+# The code under test: this tree, or another checkout (``bench/run.py --source DIR``, for before/after figures).
+SOURCE = Path(os.environ.get("SPEKE_BENCH_SOURCE") or REPO).resolve()
+HANDLER_DIR = SOURCE / "functions" / "key_provider"
+LAYER_DIR = SOURCE / "layers" / "speke_keyprovider"
 CERT_DER = REPO / "tests" / "fixtures" / "certs" / "delivery.cert.der"
 CERT_KEY_PEM = REPO / "tests" / "fixtures" / "certs" / "delivery.key.pem"
 CPIX_XSD = REPO.parent / "shared" / "cpix-xsd" / "cpix.xsd"
@@ -137,10 +139,13 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[rank - 1]
 
 
-def summarise_ns(samples_ns: list[int]) -> dict[str, Any]:
+def summarise_ns(samples_ns: list[int], cpu_ns: list[int] | None = None,
+                 block_medians_ms: list[float] | None = None) -> dict[str, Any]:
+    """Wall-clock statistics (the figures), plus the thread's CPU time per call and the median of each
+    interleaved block: on a shared machine these show how much of a slow figure is other processes."""
     values = sorted(s / 1e6 for s in samples_ns)  # milliseconds
     mean = sum(values) / len(values)
-    return {
+    out: dict[str, Any] = {
         "n": len(values),
         "median_ms": round(percentile(values, 0.5), 4),
         "p90_ms": round(percentile(values, 0.9), 4),
@@ -149,6 +154,14 @@ def summarise_ns(samples_ns: list[int]) -> dict[str, Any]:
         "mean_ms": round(mean, 4),
         "requests_per_s": round(1000.0 / mean, 1),
     }
+    if cpu_ns:
+        cpu = sorted(s / 1e6 for s in cpu_ns)
+        out["cpu_median_ms"] = round(percentile(cpu, 0.5), 4)
+        out["cpu_p99_ms"] = round(percentile(cpu, 0.99), 4)
+    if block_medians_ms:
+        out["block_medians_ms"] = [round(v, 4) for v in block_medians_ms]
+        out["quietest_block_median_ms"] = round(min(block_medians_ms), 4)
+    return out
 
 
 def median(values: list[float]) -> float:

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -47,7 +49,16 @@ def main() -> int:
     parser.add_argument("--skip-warm", action="store_true")
     parser.add_argument("--skip-cold", action="store_true")
     parser.add_argument("--publish", action="store_true", help="also write docs/bench-results.json")
+    parser.add_argument("--source", type=Path, help="benchmark another checkout of the project (e.g. an older "
+                        "commit unpacked with git archive) with this tree's scripts; results go to "
+                        "bench-results/ only")
+    parser.add_argument("--label", default="", help="a name for this run, stored in the JSON")
     args = parser.parse_args()
+    if args.source:
+        os.environ["SPEKE_BENCH_SOURCE"] = str(args.source.resolve())
+        importlib.reload(common)
+        if args.publish:
+            parser.error("--publish is for the tree itself, not --source")
     cold_runs = 5 if args.quick and args.cold_runs == 15 else args.cold_runs
 
     started = dt.datetime.now(dt.UTC)
@@ -55,6 +66,8 @@ def main() -> int:
         "schema": "speke-keyprovider-bench/1",
         "started_utc": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]),
+        "label": args.label,
+        "source": str(common.SOURCE),
         "machine": common.machine_info(),
         "method": {
             "warm": "bench/warm.py in a fresh process: the real lambda_handler (Powertools resolver, Logger, "
@@ -79,10 +92,11 @@ def main() -> int:
     print_table(results)
 
     out_dir = common.RESULTS_DIR
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    stamp = started.strftime("%Y%m%dT%H%M%SZ") + (f"-{args.label}" if args.label else "")
     common.write_json(out_dir / f"bench-{stamp}.json", results)
-    common.write_json(out_dir / "latest.json", results)
-    print(f"\nwrote {out_dir / f'bench-{stamp}.json'} and {out_dir / 'latest.json'}")
+    if not args.source:
+        common.write_json(out_dir / "latest.json", results)
+    print(f"\nwrote {out_dir / f'bench-{stamp}.json'}" + ("" if args.source else f" and {out_dir / 'latest.json'}"))
     if args.publish:
         common.write_json(common.REPO / "docs" / "bench-results.json", results)
         print(f"wrote {common.REPO / 'docs' / 'bench-results.json'}")
@@ -241,14 +255,16 @@ def print_table(results: dict[str, Any]) -> None:
     print(f"\nmachine: {m['nproc']} cores, {m['cpu_model']}, Python {m['python']}, commit {m['git_commit']}")
     warm = results.get("warm")
     if warm:
-        print("\nwarm (ms per request; handler = lambda_handler with Powertools, library = KeyExchange.answer)")
-        print(f"{'scenario':<14}{'req B':>7}{'resp B':>8} | {'handler median':>14}{'p99':>8}{'req/s':>8} |"
-              f" {'library median':>14}{'p99':>8}{'req/s':>8} | {'Powertools':>10}")
+        print("\nwarm, ms per request (handler = lambda_handler with Powertools; library = KeyExchange.answer;"
+              " cpu = the thread's CPU time)")
+        print(f"{'scenario':<14}{'req B':>7}{'resp B':>8} | {'handler median':>14}{'p99':>8}{'req/s':>8}{'cpu':>7} |"
+              f" {'library median':>14}{'p99':>8}{'req/s':>8}{'cpu':>7} | {'Powertools':>10}")
         for name, s in warm["scenarios"].items():
             h, lib = s["handler"], s["library"]
             print(f"{name:<14}{s['request_bytes']:>7}{s['response_bytes']:>8} | {h['median_ms']:>14.3f}"
-                  f"{h['p99_ms']:>8.3f}{h['requests_per_s']:>8.0f} | {lib['median_ms']:>14.3f}{lib['p99_ms']:>8.3f}"
-                  f"{lib['requests_per_s']:>8.0f} | {s['powertools_overhead_ms']:>10.3f}")
+                  f"{h['p99_ms']:>8.3f}{h['requests_per_s']:>8.0f}{h.get('cpu_median_ms', 0):>7.3f} | "
+                  f"{lib['median_ms']:>14.3f}{lib['p99_ms']:>8.3f}{lib['requests_per_s']:>8.0f}"
+                  f"{lib.get('cpu_median_ms', 0):>7.3f} | {s['powertools_overhead_ms']:>10.3f}")
         print(f"peak RSS {warm['peak_rss_mb']} MB; AWS calls: warm-up {warm['aws_calls_during_warmup']}, "
               f"timed runs {warm['aws_calls_during_timed_runs']}; answers verified: "
               f"{all(v['ok'] for v in warm['verification'].values())}")

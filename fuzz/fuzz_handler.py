@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "build" / "fuzz"
@@ -43,11 +44,23 @@ MASTER_KEY = b"0123456789abcdef0123456789abcdef"  # contract section 5 test vect
 def _environment() -> None:
     state = Path(tempfile.mkdtemp(prefix="speke-fuzz-"))
     (state / "master.key").write_bytes(MASTER_KEY + b"\n")
-    os.environ.update({"KEY_SOURCE": "file", "MASTER_KEY_FILE": str(state / "master.key"),
-                       "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "INFO",
-                       "POWERTOOLS_SERVICE_NAME": "speke-keyprovider"})
-    for name in ("MASTER_KEY_SECRET_ID", "KMS_HMAC_KEY_ID", "TRUSTED_CERT_SHA256", "REQUIRE_ENCRYPTED_KEYS",
-                 "ALLOWED_CALLER_ARNS", "XRAY_TRACING"):
+    os.environ.update(
+        {
+            "KEY_SOURCE": "file",
+            "MASTER_KEY_FILE": str(state / "master.key"),
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_SERVICE_NAME": "speke-keyprovider",
+        }
+    )
+    for name in (
+        "MASTER_KEY_SECRET_ID",
+        "KMS_HMAC_KEY_ID",
+        "TRUSTED_CERT_SHA256",
+        "REQUIRE_ENCRYPTED_KEYS",
+        "ALLOWED_CALLER_ARNS",
+        "XRAY_TRACING",
+    ):
         os.environ.pop(name, None)
     sys.path.insert(0, str(REPO))
 
@@ -61,21 +74,65 @@ def make_seeds(directory: Path) -> int:
     for name, body in fz.event_bodies():
         (directory / f"event-{name}.xml").write_bytes(body)
         count += 1
-    specs = [
-        ("v1-a1-wv-cenc", dict(video_preset="PRESET_VIDEO_1", audio_preset="PRESET_AUDIO_1",
-                               drm_systems=["widevine"], scheme="cenc")),
-        ("v2-unenc-pr-cenc", dict(video_preset="PRESET_VIDEO_2", audio_preset="UNENCRYPTED",
-                                  drm_systems=["playready"], scheme="cenc")),
-        ("v5-a3-all-cbcs", dict(video_preset="PRESET_VIDEO_5", audio_preset="PRESET_AUDIO_3",
-                                drm_systems=["widevine", "playready", "fairplay", "clearkey", "aes128"],
-                                scheme="cbcs")),
-        ("v8-a2-fp-3periods", dict(video_preset="PRESET_VIDEO_8", audio_preset="PRESET_AUDIO_2",
-                                   drm_systems=["fairplay"], scheme="cbcs", periods=3)),
-        ("shared-ck-cenc-enc", dict(video_preset="SHARED", audio_preset="SHARED", drm_systems=["clearkey"],
-                                    scheme="cenc", encrypted=True)),
-        ("v4-a1-wv-pr-enc-2periods", dict(video_preset="PRESET_VIDEO_4", audio_preset="PRESET_AUDIO_1",
-                                          drm_systems=["widevine", "playready"], scheme="cbcs", periods=2,
-                                          encrypted=True)),
+    specs: list[tuple[str, dict[str, Any]]] = [
+        (
+            "v1-a1-wv-cenc",
+            dict(
+                video_preset="PRESET_VIDEO_1",
+                audio_preset="PRESET_AUDIO_1",
+                drm_systems=["widevine"],
+                scheme="cenc",
+            ),
+        ),
+        (
+            "v2-unenc-pr-cenc",
+            dict(
+                video_preset="PRESET_VIDEO_2",
+                audio_preset="UNENCRYPTED",
+                drm_systems=["playready"],
+                scheme="cenc",
+            ),
+        ),
+        (
+            "v5-a3-all-cbcs",
+            dict(
+                video_preset="PRESET_VIDEO_5",
+                audio_preset="PRESET_AUDIO_3",
+                drm_systems=["widevine", "playready", "fairplay", "clearkey", "aes128"],
+                scheme="cbcs",
+            ),
+        ),
+        (
+            "v8-a2-fp-3periods",
+            dict(
+                video_preset="PRESET_VIDEO_8",
+                audio_preset="PRESET_AUDIO_2",
+                drm_systems=["fairplay"],
+                scheme="cbcs",
+                periods=3,
+            ),
+        ),
+        (
+            "shared-ck-cenc-enc",
+            dict(
+                video_preset="SHARED",
+                audio_preset="SHARED",
+                drm_systems=["clearkey"],
+                scheme="cenc",
+                encrypted=True,
+            ),
+        ),
+        (
+            "v4-a1-wv-pr-enc-2periods",
+            dict(
+                video_preset="PRESET_VIDEO_4",
+                audio_preset="PRESET_AUDIO_1",
+                drm_systems=["widevine", "playready"],
+                scheme="cbcs",
+                periods=2,
+                encrypted=True,
+            ),
+        ),
     ]
     for name, built in fz.seeds():
         (directory / f"builder-{name}.xml").write_bytes(built.xml)
@@ -88,10 +145,16 @@ def make_seeds(directory: Path) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=None, help="stop after this long (libFuzzer -max_total_time)")
+    parser.add_argument(
+        "--seconds", type=int, default=None, help="stop after this long (libFuzzer -max_total_time)"
+    )
     parser.add_argument("--make-seeds", type=Path, default=None, help="only write the seed corpus there")
-    parser.add_argument("--structural", type=float, default=0.5,
-                        help="share of mutations that are structural / encoding / nesting (rest: libFuzzer's)")
+    parser.add_argument(
+        "--structural",
+        type=float,
+        default=0.5,
+        help="share of mutations that are structural / encoding / nesting (rest: libFuzzer's)",
+    )
     args, libfuzzer_args = parser.parse_known_args()
     _environment()
     if args.make_seeds is not None:
@@ -111,21 +174,32 @@ def main() -> int:
 
     from speke_keyprovider.cpix.parse import parse_request
     from speke_keyprovider.errors import SpekeError
+
     from tests.fuzz import fuzz_support as fz
 
     # Everything the handler prints (Powertools log lines and metrics) goes to this buffer, scanned for
     # key material after every input; libFuzzer and this harness report on stderr.
     log_buffer = io.StringIO()
     sys.stdout = log_buffer
-    spec = importlib.util.spec_from_file_location("speke_fuzz_app", REPO / "functions" / "key_provider" / "app.py")
+    spec = importlib.util.spec_from_file_location(
+        "speke_fuzz_app", REPO / "functions" / "key_provider" / "app.py"
+    )
     assert spec is not None and spec.loader is not None
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
     private_key = fz.delivery_private_key()
-    context = type("Context", (), {"function_name": "speke-fuzz", "function_version": "$LATEST",
-                                   "memory_limit_in_mb": 512, "aws_request_id": "fuzz",
-                                   "invoked_function_arn": "arn:aws:lambda:us-east-1:111122223333:function:fuzz",
-                                   "get_remaining_time_in_millis": staticmethod(lambda: 29_000)})()
+    context = type(
+        "Context",
+        (),
+        {
+            "function_name": "speke-fuzz",
+            "function_version": "$LATEST",
+            "memory_limit_in_mb": 512,
+            "aws_request_id": "fuzz",
+            "invoked_function_arn": "arn:aws:lambda:us-east-1:111122223333:function:fuzz",
+            "get_remaining_time_in_millis": staticmethod(lambda: 29_000),
+        },
+    )()
     known: Counter[str] = Counter()
     started = time.monotonic()
 
@@ -159,12 +233,12 @@ def main() -> int:
             raise fz.OracleFailure(f"key material in the handler's log lines: {leak}")
 
     def mutate(data: bytes, max_size: int, seed: int) -> bytes:
-        rng = random.Random(seed)
+        rng = random.Random(seed)  # noqa: S311 - mutation choices, not cryptography
         roll = rng.random()
         out = data
         try:
             out = _structured(data, rng, roll)
-        except Exception:  # noqa: BLE001, S110 - a mutator must never crash the run; fall back to bytes
+        except Exception:
             out = data
         if out == data:
             out = atheris.Mutate(data, max_size)
@@ -180,15 +254,19 @@ def main() -> int:
             except (UnicodeError, ValueError):
                 out = data
         elif roll < args.structural:
-            out = fz.deep_nesting(data, rng.choice([2, 10, 100, 990, 1000, 5000]), rng.randrange(64),
-                                  rng.random() < 0.8)
+            out = fz.deep_nesting(
+                data, rng.choice([2, 10, 100, 990, 1000, 5000]), rng.randrange(64), rng.random() < 0.8
+            )
         return out
 
     def report() -> None:
         elapsed = time.monotonic() - started
-        print(f"\n[fuzz_handler] {elapsed:.0f} s; inputs skipped as known unfixed findings: "
-              + (", ".join(f"{title.split(' ', 1)[0]}={n}" for title, n in sorted(known.items())) or "none"),
-              file=sys.stderr, flush=True)
+        print(
+            f"\n[fuzz_handler] {elapsed:.0f} s; inputs skipped as known unfixed findings: "
+            + (", ".join(f"{title.split(' ', 1)[0]}={n}" for title, n in sorted(known.items())) or "none"),
+            file=sys.stderr,
+            flush=True,
+        )
 
     import atexit
 

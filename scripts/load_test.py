@@ -41,7 +41,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,13 +49,13 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # never anything else
-ACCESS_KEY = "AKIALOADTEST00000001"
-SECRET_KEY = "load-test-secret-not-a-real-credential"  # noqa: S105 - fixed local test credential
+ACCESS_KEY = "AKIALOADTEST00000001"  # pragma: allowlist secret - local load-test credential
+SECRET_KEY = "load-test-secret-not-a-real-credential"  # noqa: S105  # pragma: allowlist secret - fixed local test credential
 REGION = "us-east-1"
 MAX_DURATION = 1800
 MAX_CLIENTS = 64
 
-# --- requests --------------------------------------------------------------------------------------------
+# --- requests -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -81,27 +80,56 @@ def _certificate() -> tuple[bytes, Any]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "speke load test encryptor")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=2)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(Encoding.DER), key
 
 
-_SHAPES = [
-    dict(video_preset="PRESET_VIDEO_3", audio_preset="PRESET_AUDIO_2", drm_systems=["widevine", "playready", "fairplay"],
-         scheme="cbcs"),
-    dict(video_preset="PRESET_VIDEO_1", audio_preset="PRESET_AUDIO_1", drm_systems=["widevine", "playready", "clearkey"],
-         scheme="cenc"),
-    dict(video_preset="SHARED", audio_preset="SHARED", drm_systems=["fairplay", "aes128"], scheme="cbcs", periods=2),
-    dict(video_preset="PRESET_VIDEO_8", audio_preset="PRESET_AUDIO_3", drm_systems=["widevine"], scheme="cbcs"),
-    dict(video_preset="PRESET_VIDEO_2", audio_preset="UNENCRYPTED", drm_systems=["playready"], scheme="cenc",
-         periods=3),
+_SHAPES: list[dict[str, Any]] = [
+    dict(
+        video_preset="PRESET_VIDEO_3",
+        audio_preset="PRESET_AUDIO_2",
+        drm_systems=["widevine", "playready", "fairplay"],
+        scheme="cbcs",
+    ),
+    dict(
+        video_preset="PRESET_VIDEO_1",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["widevine", "playready", "clearkey"],
+        scheme="cenc",
+    ),
+    dict(
+        video_preset="SHARED",
+        audio_preset="SHARED",
+        drm_systems=["fairplay", "aes128"],
+        scheme="cbcs",
+        periods=2,
+    ),
+    dict(
+        video_preset="PRESET_VIDEO_8", audio_preset="PRESET_AUDIO_3", drm_systems=["widevine"], scheme="cbcs"
+    ),
+    dict(
+        video_preset="PRESET_VIDEO_2",
+        audio_preset="UNENCRYPTED",
+        drm_systems=["playready"],
+        scheme="cenc",
+        periods=3,
+    ),
 ]
 SPEKE = {"Content-Type": "application/xml", "X-Speke-Version": "2.0"}
 
 
-def prepare(master: bytes, cert_der: bytes, per_shape: int, rng: random.Random) -> tuple[list[Prepared],
-                                                                                           list[Prepared]]:
+def prepare(
+    master: bytes, cert_der: bytes, per_shape: int, rng: random.Random
+) -> tuple[list[Prepared], list[Prepared]]:
     """Valid requests (clear and encrypted, with their expected keys) and hostile ones."""
     from speke_keyprovider.client.request_builder import build_request
     from speke_keyprovider.key_derivation import derive_cek
@@ -111,10 +139,21 @@ def prepare(master: bytes, cert_der: bytes, per_shape: int, rng: random.Random) 
         for s, shape in enumerate(_SHAPES):
             for encrypted in (False, True):
                 content_id = f"load-{s}-{n}-{'enc' if encrypted else 'clear'}"
-                built = build_request(content_id=content_id, certificate_der=cert_der if encrypted else None, **shape)
+                built = build_request(
+                    content_id=content_id, certificate_der=cert_der if encrypted else None, **shape
+                )
                 expected = {str(k.kid): derive_cek(master, content_id, k.kid) for k in built.keys}
-                valid.append(Prepared("valid-encrypted" if encrypted else "valid-clear", "POST", built.xml,
-                                      dict(SPEKE), "ok", expected, encrypted))
+                valid.append(
+                    Prepared(
+                        "valid-encrypted" if encrypted else "valid-clear",
+                        "POST",
+                        built.xml,
+                        dict(SPEKE),
+                        "ok",
+                        expected,
+                        encrypted,
+                    )
+                )
     good = valid[0].body
     enc_good = next(p.body for p in valid if p.encrypted)
     kid = re.search(rb'kid="([^"]+)"', good).group(1)  # type: ignore[union-attr]
@@ -124,39 +163,72 @@ def prepare(master: bytes, cert_der: bytes, per_shape: int, rng: random.Random) 
         Prepared("speke-version-1.0", "POST", good, {**SPEKE, "X-Speke-Version": "1.0"}, "ok"),
         Prepared("content-type-json", "POST", good, {**SPEKE, "Content-Type": "application/json"}, "ok"),
         Prepared("truncated-xml", "POST", good[: len(good) // 2], dict(SPEKE), "ok"),
-        Prepared("xxe", "POST", b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-                 b'<cpix:CPIX xmlns:cpix="urn:dashif:org:cpix" contentId="&x;" version="2.3"/>', dict(SPEKE), "ok"),
-        Prepared("entity-expansion", "POST", b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
-                 + b"".join(b'<!ENTITY %s "%s">' % (bytes([98 + i]), (b"&" + bytes([97 + i]) + b";") * 10)
-                            for i in range(8)) + b']><l>&i;</l>', dict(SPEKE), "ok"),
+        Prepared(
+            "xxe",
+            "POST",
+            b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b'<cpix:CPIX xmlns:cpix="urn:dashif:org:cpix" contentId="&x;" version="2.3"/>',
+            dict(SPEKE),
+            "ok",
+        ),
+        Prepared(
+            "entity-expansion",
+            "POST",
+            b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+            + b"".join(
+                b'<!ENTITY %s "%s">' % (bytes([98 + i]), (b"&" + bytes([97 + i]) + b";") * 10)
+                for i in range(8)
+            )
+            + b"]><l>&i;</l>",
+            dict(SPEKE),
+            "ok",
+        ),
         Prepared("random-bytes", "POST", rng.randbytes(2048), dict(SPEKE), "ok"),
         Prepared("oversize", "POST", good + b"<!--" + b"x" * (1024 * 1024 + 16) + b"-->", dict(SPEKE), "ok"),
-        Prepared("unknown-drm-system", "POST", good.replace(b"edef8ba9-79d6-4ace-a3c8-27dcd51d21ed",
-                                                            b"01234567-89ab-4cde-8f01-23456789abcd"), dict(SPEKE), "ok"),
+        Prepared(
+            "unknown-drm-system",
+            "POST",
+            good.replace(b"edef8ba9-79d6-4ace-a3c8-27dcd51d21ed", b"01234567-89ab-4cde-8f01-23456789abcd"),
+            dict(SPEKE),
+            "ok",
+        ),
         Prepared("fairplay-with-cenc", "POST", good.replace(b'"cbcs"', b'"cenc"'), dict(SPEKE), "ok"),
-        Prepared("duplicate-kid", "POST", good.replace(b"</cpix:ContentKeyList>",
-                                                       b'<cpix:ContentKey kid="' + kid + b'" commonEncryptionScheme='
-                                                       b'"cbcs"/></cpix:ContentKeyList>'), dict(SPEKE), "ok"),
-        Prepared("no-content-id", "POST", re.sub(rb' contentId="[^"]*"', b"", enc_good, count=1), dict(SPEKE), "ok"),
+        Prepared(
+            "duplicate-kid",
+            "POST",
+            good.replace(
+                b"</cpix:ContentKeyList>",
+                b'<cpix:ContentKey kid="' + kid + b'" commonEncryptionScheme="cbcs"/></cpix:ContentKeyList>',
+            ),
+            dict(SPEKE),
+            "ok",
+        ),
+        Prepared(
+            "no-content-id", "POST", re.sub(rb' contentId="[^"]*"', b"", enc_good, count=1), dict(SPEKE), "ok"
+        ),
         Prepared("get", "GET", b"", {}, "ok"),
     ]
     return valid, hostile
 
 
-def _signed_headers(method: str, port: int, body: bytes, headers: dict[str, str], sign: str) -> dict[str, str]:
+def _signed_headers(
+    method: str, port: int, body: bytes, headers: dict[str, str], sign: str
+) -> dict[str, str]:
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
     if sign == "none":
         return dict(headers)
-    request = AWSRequest(method=method, url=f"http://{HOST}:{port}/copyProtection", data=body, headers=dict(headers))
+    request = AWSRequest(
+        method=method, url=f"http://{HOST}:{port}/copyProtection", data=body, headers=dict(headers)
+    )
     secret = SECRET_KEY if sign == "ok" else SECRET_KEY + "-wrong"
     SigV4Auth(Credentials(ACCESS_KEY, secret), "execute-api", REGION).add_auth(request)
     return {k: str(v) for k, v in request.headers.items()}
 
 
-# --- the server -------------------------------------------------------------------------------------------
+# --- the server -----------------------------------------------------------------------------------
 
 
 def _free_port() -> int:
@@ -171,21 +243,56 @@ def local_server(master: bytes, workdir: Path, *, log_level: str = "INFO") -> It
     key_file = workdir / "master.key"
     key_file.write_bytes(master + b"\n")
     key_file.chmod(0o600)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("MASTER_KEY_SECRET_ID", "KMS_HMAC_KEY_ID", "TRUSTED_CERT_SHA256", "REQUIRE_ENCRYPTED_KEYS",
-                        "ALLOWED_CALLER_ARNS", "AWS_ENDPOINT_URL", "XRAY_TRACING")}
-    env.update({"KEY_SOURCE": "file", "MASTER_KEY_FILE": str(key_file), "LOCAL_SIGV4_ACCESS_KEY_ID": ACCESS_KEY,
-                "LOCAL_SIGV4_SECRET_ACCESS_KEY": SECRET_KEY, "LOCAL_SIGV4_REGION": REGION,
-                "POWERTOOLS_LOG_LEVEL": log_level, "POWERTOOLS_METRICS_DISABLED": "true", "PYTHONUNBUFFERED": "1"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "MASTER_KEY_SECRET_ID",
+            "KMS_HMAC_KEY_ID",
+            "TRUSTED_CERT_SHA256",
+            "REQUIRE_ENCRYPTED_KEYS",
+            "ALLOWED_CALLER_ARNS",
+            "AWS_ENDPOINT_URL",
+            "XRAY_TRACING",
+        )
+    }
+    env.update(
+        {
+            "KEY_SOURCE": "file",
+            "MASTER_KEY_FILE": str(key_file),
+            "LOCAL_SIGV4_ACCESS_KEY_ID": ACCESS_KEY,
+            "LOCAL_SIGV4_SECRET_ACCESS_KEY": SECRET_KEY,
+            "LOCAL_SIGV4_REGION": REGION,
+            "POWERTOOLS_LOG_LEVEL": log_level,
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     output = workdir / "server.log"
     last_error = ""
     for _ in range(3):  # a free port can be taken between the probe and the bind: try again
         port = _free_port()
         with open(output, "wb") as sink:
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
-                [sys.executable, "-m", "speke_keyprovider.local_server", "--host", HOST, "--port", str(port),
-                 "--handler", str(REPO / "functions" / "key_provider" / "app.py"), "--state-dir",
-                 str(workdir / "state")], cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "speke_keyprovider.local_server",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(port),
+                    "--handler",
+                    str(REPO / "functions" / "key_provider" / "app.py"),
+                    "--state-dir",
+                    str(workdir / "state"),
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
         try:
             if _wait_until_listening(port, process):
                 yield port, output
@@ -217,7 +324,7 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=10)
 
 
-# --- clients ----------------------------------------------------------------------------------------------
+# --- clients --------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -241,8 +348,9 @@ def _send(port: int, item: Prepared, timeout: float) -> tuple[int, bytes]:
     headers = _signed_headers(item.method, port, item.body, item.headers, item.sign)
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        connection.request(item.method, "/copyProtection", body=item.body if item.method == "POST" else None,
-                           headers=headers)
+        connection.request(
+            item.method, "/copyProtection", body=item.body if item.method == "POST" else None, headers=headers
+        )
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -262,14 +370,25 @@ def _open_keys(body: bytes, private_key: Any) -> tuple[dict[str, bytes], list[by
     root = parse_document(body)
     delivery = unwrap_delivery_keys(root, private_key) if private_key is not None else None
     key_list = next(iter(children(root, CPIX, "ContentKeyList")), None)
-    keys = {normalise_kid(ck.get("kid")): content_key_value(ck, delivery)
-            for ck in (children(key_list, CPIX, "ContentKey") if key_list is not None else [])}
+    keys = {
+        normalise_kid(ck.get("kid")): content_key_value(ck, delivery)
+        for ck in (children(key_list, CPIX, "ContentKey") if key_list is not None else [])
+    }
     return keys, ([delivery.document_key, delivery.mac_key] if delivery is not None else [])
 
 
-def _client(port: int, deadline: float, budget: Callable[[], bool], valid: list[Prepared],
-            hostile: list[Prepared], hostile_share: float, private_key: Any, results: Results, seed: int) -> None:
-    rng = random.Random(seed)
+def _client(
+    port: int,
+    deadline: float,
+    budget: Callable[[], bool],
+    valid: list[Prepared],
+    hostile: list[Prepared],
+    hostile_share: float,
+    private_key: Any,
+    results: Results,
+    seed: int,
+) -> None:
+    rng = random.Random(seed)  # noqa: S311 - traffic mix, not cryptography
     while time.monotonic() < deadline and budget():
         is_hostile = rng.random() < hostile_share
         item = rng.choice(hostile if is_hostile else valid)
@@ -290,7 +409,7 @@ def _client(port: int, deadline: float, budget: Callable[[], bool], valid: list[
         else:
             try:
                 keys, opened = _open_keys(body, private_key if item.encrypted else None)
-            except Exception as exc:  # noqa: BLE001 - any failure to read the answer is an error
+            except Exception as exc:
                 problem = f"{item.kind}: unreadable answer ({type(exc).__name__}: {str(exc)[:120]})"
             else:
                 if keys != item.expected:
@@ -316,15 +435,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-# --- key material in the server's output ---------------------------------------------------------------------
+# --- key material in the server's output ----------------------------------------------------------
 
 
 def leaked(text: str, secrets_: list[bytes]) -> list[str]:
     """Which secrets (by index and form) appear in ``text``: raw (printable ones), hex, base64."""
     needles: dict[str, str] = {}
     for n, secret in enumerate(secrets_):
-        forms = {"hex": secret.hex(), "HEX": secret.hex().upper(), "base64": base64.b64encode(secret).decode(),
-                 "base64url": base64.urlsafe_b64encode(secret).decode()}
+        forms = {
+            "hex": secret.hex(),
+            "HEX": secret.hex().upper(),
+            "base64": base64.b64encode(secret).decode(),
+            "base64url": base64.urlsafe_b64encode(secret).decode(),
+        }
         if secret.isascii() and secret.decode("ascii").isprintable():
             forms["raw"] = secret.decode("ascii")
         for name, form in forms.items():
@@ -334,22 +457,29 @@ def leaked(text: str, secrets_: list[bytes]) -> list[str]:
     for run in re.findall(r"[A-Za-z0-9+/=_-]{16,}", text):
         for length in lengths:
             for i in range(0, len(run) - length + 1):
-                hit = needles.get(run[i:i + length])
+                hit = needles.get(run[i : i + length])
                 if hit:
                     found.add(hit)
     return sorted(found)
 
 
-# --- the run ------------------------------------------------------------------------------------------------
+# --- the run --------------------------------------------------------------------------------------
 
 
-def run(duration: float = 60, clients: int = 16, *, hostile_share: float = 0.3, max_requests: int = 1_000_000,
-        seed: int = 7, per_shape: int = 4) -> dict[str, Any]:
+def run(
+    duration: float = 60,
+    clients: int = 16,
+    *,
+    hostile_share: float = 0.3,
+    max_requests: int = 1_000_000,
+    seed: int = 7,
+    per_shape: int = 4,
+) -> dict[str, Any]:
     if not 0 < duration <= MAX_DURATION:
         raise ValueError(f"duration must be in (0, {MAX_DURATION}] seconds")
     if not 1 <= clients <= MAX_CLIENTS:
         raise ValueError(f"clients must be in [1, {MAX_CLIENTS}]")
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not cryptography
     master = secrets.token_urlsafe(48).encode()  # a fresh master key for this run only
     cert_der, private_key = _certificate()
     valid, hostile = prepare(master, cert_der, per_shape, rng)
@@ -359,14 +489,32 @@ def run(duration: float = 60, clients: int = 16, *, hostile_share: float = 0.3, 
     def budget() -> bool:
         return next(sent, None) is not None
 
-    with tempfile.TemporaryDirectory(prefix="speke-load-") as tmp, local_server(master, Path(tmp)) as (port, output):
+    with (
+        tempfile.TemporaryDirectory(prefix="speke-load-") as tmp,
+        local_server(master, Path(tmp)) as (port, output),
+    ):
         for item in valid[:2]:  # warm up (cold start) outside the measurement
             _send(port, item, timeout=60)
         results.started = time.monotonic()
         deadline = results.started + duration
-        threads = [threading.Thread(target=_client, args=(port, deadline, budget, valid, hostile, hostile_share,
-                                                          private_key, results, seed * 1000 + n), daemon=True)
-                   for n in range(clients)]
+        threads = [
+            threading.Thread(
+                target=_client,
+                args=(
+                    port,
+                    deadline,
+                    budget,
+                    valid,
+                    hostile,
+                    hostile_share,
+                    private_key,
+                    results,
+                    seed * 1000 + n,
+                ),
+                daemon=True,
+            )
+            for n in range(clients)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -379,28 +527,54 @@ def run(duration: float = 60, clients: int = 16, *, hostile_share: float = 0.3, 
     leaks = leaked(server_output, [master, *expected_keys, *results.delivery_keys])
     valid_lat, hostile_lat = results.latencies["valid"], results.latencies["hostile"]
     total = len(valid_lat) + len(hostile_lat)
-    server_5xx = sum(n for counts in results.statuses.values() for status, n in counts.items() if status >= 500)
-    report = {
-        "duration_s": round(results.elapsed, 2), "clients": clients, "requests": total,
+    server_5xx = sum(
+        n for counts in results.statuses.values() for status, n in counts.items() if status >= 500
+    )
+    report: dict[str, Any] = {
+        "duration_s": round(results.elapsed, 2),
+        "clients": clients,
+        "requests": total,
         "throughput_rps": round(total / results.elapsed, 1) if results.elapsed else 0.0,
-        "valid": {"requests": len(valid_lat), "errors": len(results.errors), "answers_checked": results.answers_checked,
-                  "keys_checked": results.keys_checked,
-                  "p50_ms": round(percentile(valid_lat, 50) * 1000, 1), "p99_ms": round(percentile(valid_lat, 99) * 1000, 1),
-                  "max_ms": round(max(valid_lat, default=0) * 1000, 1),
-                  "clear": sum(results.statuses.get("valid-clear", Counter()).values()),
-                  "encrypted": sum(results.statuses.get("valid-encrypted", Counter()).values())},
-        "hostile": {"requests": len(hostile_lat), "unexpected": len(results.hostile_unexpected),
-                    "p50_ms": round(percentile(hostile_lat, 50) * 1000, 1),
-                    "p99_ms": round(percentile(hostile_lat, 99) * 1000, 1),
-                    "statuses": {kind: dict(sorted(counts.items())) for kind, counts in sorted(results.statuses.items())
-                                 if not kind.startswith("valid")}},
-        "server": {"5xx": server_5xx, "tracebacks": server_output.count("Traceback"), "key_material_in_output": leaks,
-                   "stuck_clients": stuck},
-        "first_errors": results.errors[:10], "first_hostile_unexpected": results.hostile_unexpected[:10],
+        "valid": {
+            "requests": len(valid_lat),
+            "errors": len(results.errors),
+            "answers_checked": results.answers_checked,
+            "keys_checked": results.keys_checked,
+            "p50_ms": round(percentile(valid_lat, 50) * 1000, 1),
+            "p99_ms": round(percentile(valid_lat, 99) * 1000, 1),
+            "max_ms": round(max(valid_lat, default=0) * 1000, 1),
+            "clear": sum(results.statuses.get("valid-clear", Counter()).values()),
+            "encrypted": sum(results.statuses.get("valid-encrypted", Counter()).values()),
+        },
+        "hostile": {
+            "requests": len(hostile_lat),
+            "unexpected": len(results.hostile_unexpected),
+            "p50_ms": round(percentile(hostile_lat, 50) * 1000, 1),
+            "p99_ms": round(percentile(hostile_lat, 99) * 1000, 1),
+            "statuses": {
+                kind: dict(sorted(counts.items()))
+                for kind, counts in sorted(results.statuses.items())
+                if not kind.startswith("valid")
+            },
+        },
+        "server": {
+            "5xx": server_5xx,
+            "tracebacks": server_output.count("Traceback"),
+            "key_material_in_output": leaks,
+            "stuck_clients": stuck,
+        },
+        "first_errors": results.errors[:10],
+        "first_hostile_unexpected": results.hostile_unexpected[:10],
     }
-    report["ok"] = (not results.errors and not results.hostile_unexpected and not leaks and not stuck
-                    and not report["server"]["tracebacks"] and report["valid"]["requests"] > 0
-                    and results.answers_checked == report["valid"]["requests"])
+    report["ok"] = (
+        not results.errors
+        and not results.hostile_unexpected
+        and not leaks
+        and not stuck
+        and not report["server"]["tracebacks"]
+        and report["valid"]["requests"] > 0
+        and results.answers_checked == report["valid"]["requests"]
+    )
     return report
 
 
@@ -409,15 +583,19 @@ def render(report: dict[str, Any]) -> str:
     lines = [
         f"load test: {report['clients']} clients, {report['duration_s']} s, {report['requests']} requests, "
         f"{report['throughput_rps']} req/s",
-        f"  valid   : {v['requests']} ({v['clear']} clear, {v['encrypted']} encrypted), errors {v['errors']}, "
+        f"  valid   : {v['requests']} ({v['clear']} clear, {v['encrypted']} encrypted), "
+        f"errors {v['errors']}, "
         f"p50 {v['p50_ms']} ms, p99 {v['p99_ms']} ms, max {v['max_ms']} ms; "
         f"{v['answers_checked']} answers / {v['keys_checked']} keys equal the derivation",
-        f"  hostile : {h['requests']}, unexpected answers {h['unexpected']}, p50 {h['p50_ms']} ms, p99 {h['p99_ms']} ms",
+        f"  hostile : {h['requests']}, unexpected answers {h['unexpected']}, "
+        f"p50 {h['p50_ms']} ms, p99 {h['p99_ms']} ms",
     ]
     for kind, counts in h["statuses"].items():
         lines.append(f"            {kind:<20} {counts}")
-    lines.append(f"  server  : 5xx {s['5xx']}, tracebacks {s['tracebacks']}, key material in its output: "
-                 f"{', '.join(s['key_material_in_output']) or 'none'}")
+    lines.append(
+        f"  server  : 5xx {s['5xx']}, tracebacks {s['tracebacks']}, key material in its output: "
+        f"{', '.join(s['key_material_in_output']) or 'none'}"
+    )
     for problem in report["first_errors"] + report["first_hostile_unexpected"]:
         lines.append(f"  ! {problem}")
     lines.append("  result  : " + ("OK" if report["ok"] else "FAILED"))
@@ -428,14 +606,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Bounded loopback load test of the local key provider.")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
-    parser.add_argument("--hostile-share", type=float, default=0.3, help="share of hostile requests (default 0.3)")
+    parser.add_argument(
+        "--hostile-share", type=float, default=0.3, help="share of hostile requests (default 0.3)"
+    )
     parser.add_argument("--max-requests", type=int, default=1_000_000, help="stop after this many requests")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO / "layers" / "speke_keyprovider"))
-    report = run(args.duration, args.clients, hostile_share=args.hostile_share, max_requests=args.max_requests,
-                 seed=args.seed)
+    report = run(
+        args.duration,
+        args.clients,
+        hostile_share=args.hostile_share,
+        max_requests=args.max_requests,
+        seed=args.seed,
+    )
     print(render(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import functools
 import json
 import logging
@@ -61,14 +62,19 @@ class _State:
 _state = _State()
 
 
-# --- recording the secrets -------------------------------------------------------------------------------
+# --- recording the secrets ------------------------------------------------------------------------
+
 
 def _patch(owner: Any, name: str, replacement: Any) -> None:
-    _state.patches.append((owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)))
+    _state.patches.append(
+        (owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
+    )
     setattr(owner, name, replacement)
 
 
-def _wrap_everywhere(original: Callable[..., Any], make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+def _wrap_everywhere(
+    original: Callable[..., Any], make: Callable[[Callable[..., Any]], Callable[..., Any]]
+) -> None:
     """Replace ``original`` in every loaded ``speke_keyprovider`` module that holds it by name."""
     wrapped = make(original)
     for module_name, module in list(sys.modules.items()):
@@ -82,10 +88,8 @@ def _wrap_everywhere(original: Callable[..., Any], make: Callable[[Callable[...,
 def _install() -> None:
     from speke_keyprovider import key_derivation, key_sources, key_wrapping
 
-    try:  # the AWS homes, when boto3 is there
+    with contextlib.suppress(ImportError):  # the AWS homes, when boto3 is there
         from speke_keyprovider import aws_key_sources  # noqa: F401
-    except ImportError:  # pragma: no cover
-        pass
 
     def derive(fn: Callable[..., bytes]) -> Callable[..., bytes]:
         @functools.wraps(fn)
@@ -94,6 +98,7 @@ def _install() -> None:
             _state.secret(master, "master key")
             _state.secret(cek, "CEK")
             return cek
+
         return wrapper
 
     def from_mac(fn: Callable[..., bytes]) -> Callable[..., bytes]:
@@ -102,6 +107,7 @@ def _install() -> None:
             cek = fn(mac)
             _state.secret(cek, "CEK")
             return cek
+
         return wrapper
 
     def master(fn: Callable[..., bytes]) -> Callable[..., bytes]:
@@ -110,6 +116,7 @@ def _install() -> None:
             value = fn(*args, **kwargs)
             _state.secret(value, "master key")
             return value
+
         return wrapper
 
     _wrap_everywhere(key_derivation.derive_cek, derive)
@@ -133,7 +140,8 @@ def _uninstall() -> None:
         setattr(owner, name, original)
 
 
-# --- capturing the texts -----------------------------------------------------------------------------------
+# --- capturing the texts --------------------------------------------------------------------------
+
 
 class _Capture(logging.Handler):
     def filter(self, record: logging.LogRecord) -> bool:
@@ -150,10 +158,8 @@ class _Capture(logging.Handler):
                 parts.append(repr(record.exc_info[1]))
             for other in logging.getLogger(record.name).handlers:
                 if other is not self and other.formatter is not None:
-                    try:
+                    with contextlib.suppress(Exception):  # a formatter failing here fails elsewhere too
                         parts.append(other.format(record))
-                    except Exception:  # noqa: BLE001, S110 - a formatter that fails here fails elsewhere too
-                        pass
             _state.text(f"log record {record.name}", "\n".join(parts))
         except Exception:  # noqa: BLE001 - never break the suite from a log handler
             self.handleError(record)
@@ -166,7 +172,8 @@ def _attach() -> None:
     if handler is None:
         return
     loggers = [logging.getLogger()] + [
-        logger for logger in logging.Logger.manager.loggerDict.values()
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
         if isinstance(logger, logging.Logger) and not logger.propagate and logger.handlers
     ]
     for logger in loggers:
@@ -198,11 +205,15 @@ def _structured_lines(text: str) -> str:
     return "\n".join(keep)
 
 
-# --- the scan --------------------------------------------------------------------------------------------------
+# --- the scan -------------------------------------------------------------------------------------
+
 
 def _forms(secret: bytes) -> dict[str, str]:
     forms = {"hex": secret.hex(), "HEX": secret.hex().upper()}
-    for name, encoded in (("base64", base64.b64encode(secret)), ("base64url", base64.urlsafe_b64encode(secret))):
+    for name, encoded in (
+        ("base64", base64.b64encode(secret)),
+        ("base64url", base64.urlsafe_b64encode(secret)),
+    ):
         forms[name] = encoded.decode().rstrip("=")
     return forms
 
@@ -233,7 +244,7 @@ def scan(texts: list[tuple[str, str, str]], secrets: dict[bytes, str]) -> list[s
         for run in _RUN.findall(text):
             for length in lengths:
                 for i in range(len(run) - length + 1):
-                    match = needles.get(run[i:i + length])
+                    match = needles.get(run[i : i + length])
                     if match is not None:
                         hit(match[0], match[1], test, source)
         for raw_text, secret in printable.items():
@@ -256,23 +267,30 @@ def scan(texts: list[tuple[str, str, str]], secrets: dict[bytes, str]) -> list[s
                         continue
         for raw in raws:
             if not raw.isascii():
-                _windows(raw.encode("latin-1", "ignore"), by_length, lambda s: hit(s, "raw bytes", test, source))
-    return [f"{secrets[secret]} #{index[secret]} ({len(secret)} bytes) as {form} in {test} ({source})"
-            for (secret, form, test), source in sorted(found.items(), key=lambda item: (item[0][2], item[0][1]))]
+                _windows(
+                    raw.encode("latin-1", "ignore"), by_length, lambda s: hit(s, "raw bytes", test, source)
+                )
+    return [
+        f"{secrets[secret]} #{index[secret]} ({len(secret)} bytes) as {form} in {test} ({source})"
+        for (secret, form, test), source in sorted(found.items(), key=lambda item: (item[0][2], item[0][1]))
+    ]
 
 
 def _windows(data: bytes, by_length: dict[int, set[bytes]], report: Callable[[bytes], None]) -> None:
     for length, group in by_length.items():
         for i in range(len(data) - length + 1):
-            window = data[i:i + length]
+            window = data[i : i + length]
             if window in group:
                 report(window)
 
 
-# --- hooks ------------------------------------------------------------------------------------------------------
+# --- hooks ----------------------------------------------------------------------------------------
+
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "leakcheck_exempt: this test may log key material on purpose (leak check skips it)")
+    config.addinivalue_line(
+        "markers", "leakcheck_exempt: this test may log key material on purpose (leak check skips it)"
+    )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -321,7 +339,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     kinds: dict[str, int] = {}
     for kind in _state.secrets.values():
         kinds[kind] = kinds.get(kind, 0) + 1
-    summary = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(kinds.items())) or "no secrets"
+    summary = (
+        ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(kinds.items())) or "no secrets"
+    )
     if _state.findings:
         terminalreporter.section("key material in log output", sep="=", red=True, bold=True)
         for finding in _state.findings[:50]:
@@ -329,4 +349,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         if len(_state.findings) > 50:
             terminalreporter.line(f"... and {len(_state.findings) - 50} more", red=True)
     else:
-        terminalreporter.write_line(f"leakcheck: {summary} looked for in {len(_state.texts)} log texts: none found")
+        terminalreporter.write_line(
+            f"leakcheck: {summary} looked for in {len(_state.texts)} log texts: none found"
+        )

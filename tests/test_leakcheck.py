@@ -19,10 +19,17 @@ pytestmark = pytest.mark.unit
 KEY = bytes.fromhex("f11a18a35cc5cb5080547aff81458d53")
 
 
-@pytest.mark.parametrize("shown", [
-    KEY.hex(), KEY.hex().upper(), base64.b64encode(KEY).decode(), base64.urlsafe_b64encode(KEY).decode().rstrip("="),
-    repr(KEY), KEY.decode("latin-1"),
-])
+@pytest.mark.parametrize(
+    "shown",
+    [
+        KEY.hex(),
+        KEY.hex().upper(),
+        base64.b64encode(KEY).decode(),
+        base64.urlsafe_b64encode(KEY).decode().rstrip("="),
+        repr(KEY),
+        KEY.decode("latin-1"),
+    ],
+)
 @pytest.mark.parametrize("as_json", [False, True])
 def test_scan_finds_every_form(shown, as_json):
     line = json.dumps({"message": "done", "detail": shown}) if as_json else f"done, detail={shown}"
@@ -32,16 +39,33 @@ def test_scan_finds_every_form(shown, as_json):
 
 
 def test_scan_ignores_kids_and_degenerate_values():
-    texts = [("t::x", "log", '{"kid": "0f083e4e-b831-4a3d-917e-ce78076e54aa", "v": "AAAAAAAAAAAAAAAAAAAAAAAAAA"}')]
+    texts = [
+        ("t::x", "log", '{"kid": "0f083e4e-b831-4a3d-917e-ce78076e54aa", "v": "AAAAAAAAAAAAAAAAAAAAAAAAAA"}')
+    ]
     assert leakcheck.scan(texts, {KEY: "CEK", bytes(16): "CEK"}) == []
 
 
 def _session(tmp_path, body: str) -> subprocess.CompletedProcess:
     (tmp_path / "test_sample.py").write_text(textwrap.dedent(body))
     return subprocess.run(  # noqa: S603 - our interpreter, fixed arguments
-        [sys.executable, "-m", "pytest", "-q", "-p", "tests.leakcheck", "-p", "no:cacheprovider",
-         "--rootdir", str(tmp_path), str(tmp_path / "test_sample.py")],
-        cwd=REPO, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "tests.leakcheck",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path / "test_sample.py"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 SAMPLE = """

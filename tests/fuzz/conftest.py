@@ -19,7 +19,8 @@ def answer(app, lambda_context, delivery_private_key):
     """``answer(request_bytes, event)``: call the handler, check the answer with the oracle."""
 
     def _answer(request, event, *, skip_known=True):
-        return fz.answer_and_check(app.lambda_handler, lambda_context, delivery_private_key, request, event,
-                                   skip_known=skip_known)
+        return fz.answer_and_check(
+            app.lambda_handler, lambda_context, delivery_private_key, request, event, skip_known=skip_known
+        )
 
     return _answer

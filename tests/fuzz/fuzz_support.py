@@ -31,9 +31,8 @@ from typing import Any
 from xml.etree import ElementTree as ET  # noqa: S405 - serialising trees built from trusted seeds
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from hypothesis import HealthCheck, settings
 from defusedxml.ElementTree import fromstring as defused_fromstring
-
+from hypothesis import HealthCheck, settings
 from speke_keyprovider import key_sources, key_wrapping
 from speke_keyprovider.client.request_builder import BuiltRequest, build_request
 from speke_keyprovider.client.response_reader import CpixReadError, read_content_keys
@@ -49,12 +48,16 @@ CPIX_NS = "urn:dashif:org:cpix"
 OTHER_NS = "urn:example:fuzz"
 
 # Register the usual prefixes so re-serialised seeds keep a familiar look (prefixes are not significant).
-for _prefix, _uri in (("cpix", CPIX_NS), ("pskc", "urn:ietf:params:xml:ns:keyprov:pskc"),
-                      ("ds", "http://www.w3.org/2000/09/xmldsig#"), ("enc", "http://www.w3.org/2001/04/xmlenc#")):
+for _prefix, _uri in (
+    ("cpix", CPIX_NS),
+    ("pskc", "urn:ietf:params:xml:ns:keyprov:pskc"),
+    ("ds", "http://www.w3.org/2000/09/xmldsig#"),
+    ("enc", "http://www.w3.org/2001/04/xmlenc#"),
+):
     ET.register_namespace(_prefix, _uri)
 
 
-# --- hypothesis settings -------------------------------------------------------------------------------
+# --- hypothesis settings --------------------------------------------------------------------------
 # Profiles (HYPOTHESIS_PROFILE): ``ci`` derandomized, 200 examples per property (the default when CI is
 # set); ``dev`` random, 200 (the default otherwise); ``long`` random, 5000. FUZZ_MAX_EXAMPLES overrides
 # the count. Applied per test, never loaded globally, so other hypothesis tests keep their settings.
@@ -71,9 +74,13 @@ def fuzz_settings(share: int = 200) -> settings:
         derandomize=PROFILE == "ci",
         database=None if PROFILE == "ci" else settings.default.database,
         print_blob=True,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                               HealthCheck.data_too_large, HealthCheck.large_base_example,
-                               HealthCheck.filter_too_much],
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+            HealthCheck.filter_too_much,
+        ],
     )
 
 
@@ -85,18 +92,48 @@ def delivery_private_key() -> Any:
     return load_pem_private_key((CERTS / "delivery.key.pem").read_bytes(), password=None)
 
 
-# --- seed documents -------------------------------------------------------------------------------------
+# --- seed documents -------------------------------------------------------------------------------
 
 _SEED_SPECS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("clear-cbcs-video3-audio2-wv-pr-fp", dict(video_preset="PRESET_VIDEO_3", audio_preset="PRESET_AUDIO_2",
-                                                drm_systems=["widevine", "playready", "fairplay"], scheme="cbcs")),
-    ("encrypted-cenc-video1-audio1-wv-pr-ck", dict(video_preset="PRESET_VIDEO_1", audio_preset="PRESET_AUDIO_1",
-                                                    drm_systems=["widevine", "playready", "clearkey"], scheme="cenc",
-                                                    encrypted=True)),
-    ("clear-cbcs-shared-fp-aes128-2periods", dict(video_preset="SHARED", audio_preset="SHARED",
-                                                   drm_systems=["fairplay", "aes128"], scheme="cbcs", periods=2)),
-    ("encrypted-cbcs-video7-audio3-wv", dict(video_preset="PRESET_VIDEO_7", audio_preset="PRESET_AUDIO_3",
-                                              drm_systems=["widevine"], scheme="cbcs", encrypted=True)),
+    (
+        "clear-cbcs-video3-audio2-wv-pr-fp",
+        dict(
+            video_preset="PRESET_VIDEO_3",
+            audio_preset="PRESET_AUDIO_2",
+            drm_systems=["widevine", "playready", "fairplay"],
+            scheme="cbcs",
+        ),
+    ),
+    (
+        "encrypted-cenc-video1-audio1-wv-pr-ck",
+        dict(
+            video_preset="PRESET_VIDEO_1",
+            audio_preset="PRESET_AUDIO_1",
+            drm_systems=["widevine", "playready", "clearkey"],
+            scheme="cenc",
+            encrypted=True,
+        ),
+    ),
+    (
+        "clear-cbcs-shared-fp-aes128-2periods",
+        dict(
+            video_preset="SHARED",
+            audio_preset="SHARED",
+            drm_systems=["fairplay", "aes128"],
+            scheme="cbcs",
+            periods=2,
+        ),
+    ),
+    (
+        "encrypted-cbcs-video7-audio3-wv",
+        dict(
+            video_preset="PRESET_VIDEO_7",
+            audio_preset="PRESET_AUDIO_3",
+            drm_systems=["widevine"],
+            scheme="cbcs",
+            encrypted=True,
+        ),
+    ),
 )
 
 
@@ -110,20 +147,38 @@ def _deterministic(built: BuiltRequest, name: str) -> BuiltRequest:
         xml = xml.replace(period_id, fixed)
         renamed[period_id] = fixed
         periods.append((fixed, index))
-    xml = re.sub(r'id="deliveryData_[0-9a-f-]+"', f'id="deliveryData_{uuid.uuid5(uuid.NAMESPACE_URL, name)}"', xml)
+    xml = re.sub(
+        r'id="deliveryData_[0-9a-f-]+"', f'id="deliveryData_{uuid.uuid5(uuid.NAMESPACE_URL, name)}"', xml
+    )
     keys = [dataclasses.replace(k, period_id=renamed.get(k.period_id, k.period_id)) for k in built.keys]
     return dataclasses.replace(built, xml=xml.encode("utf-8"), keys=keys, periods=periods)
 
 
-def build_seed(name: str, *, video_preset: str, audio_preset: str, drm_systems: Sequence[str], scheme: str,
-               periods: int = 1, encrypted: bool = False, content_id: str | None = None) -> BuiltRequest:
+def build_seed(
+    name: str,
+    *,
+    video_preset: str,
+    audio_preset: str,
+    drm_systems: Sequence[str],
+    scheme: str,
+    periods: int = 1,
+    encrypted: bool = False,
+    content_id: str | None = None,
+) -> BuiltRequest:
     from speke_keyprovider.client.request_builder import contract_tracks
 
     count = periods * len(contract_tracks(video_preset, audio_preset))
     kids = [uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/kid/{n}") for n in range(count)]
-    built = build_request(content_id=content_id or name.replace("+", "_")[:60], video_preset=video_preset,
-                          audio_preset=audio_preset, drm_systems=drm_systems, scheme=scheme, periods=periods,
-                          certificate_der=delivery_cert_der() if encrypted else None, kids=kids)
+    built = build_request(
+        content_id=content_id or name.replace("+", "_")[:60],
+        video_preset=video_preset,
+        audio_preset=audio_preset,
+        drm_systems=drm_systems,
+        scheme=scheme,
+        periods=periods,
+        certificate_der=delivery_cert_der() if encrypted else None,
+        kids=kids,
+    )
     return _deterministic(built, name)
 
 
@@ -156,19 +211,68 @@ def event_bodies() -> list[tuple[str, bytes]]:
     return out
 
 
-# --- structural mutations (on a parsed tree of a trusted seed) -------------------------------------------
+# --- structural mutations (on a parsed tree of a trusted seed) ------------------------------------
 
-KNOWN_ATTRIBUTES = ("contentId", "version", "id", "kid", "commonEncryptionScheme", "explicitIV", "systemId",
-                    "playlist", "index", "intendedTrackType", "periodId", "minPixels", "maxPixels", "hdr",
-                    "minFps", "maxFps", "minChannels", "maxChannels", "Algorithm")
-CPIX_ELEMENTS = ("CPIX", "DeliveryDataList", "DeliveryData", "DeliveryKey", "DocumentKey", "MACMethod",
-                 "ContentKeyList", "ContentKey", "Data", "DRMSystemList", "DRMSystem", "PSSH",
-                 "ContentProtectionData", "HLSSignalingData", "SmoothStreamingProtectionHeaderData",
-                 "URIExtXKey", "ContentKeyPeriodList", "ContentKeyPeriod", "ContentKeyUsageRuleList",
-                 "ContentKeyUsageRule", "KeyPeriodFilter", "VideoFilter", "AudioFilter", "BitrateFilter",
-                 "LabelFilter")
-MUTATIONS = ("drop", "duplicate", "reorder", "relocate", "set_attr", "del_attr", "set_text", "rename",
-             "insert", "strip_namespace")
+KNOWN_ATTRIBUTES = (
+    "contentId",
+    "version",
+    "id",
+    "kid",
+    "commonEncryptionScheme",
+    "explicitIV",
+    "systemId",
+    "playlist",
+    "index",
+    "intendedTrackType",
+    "periodId",
+    "minPixels",
+    "maxPixels",
+    "hdr",
+    "minFps",
+    "maxFps",
+    "minChannels",
+    "maxChannels",
+    "Algorithm",
+)
+CPIX_ELEMENTS = (
+    "CPIX",
+    "DeliveryDataList",
+    "DeliveryData",
+    "DeliveryKey",
+    "DocumentKey",
+    "MACMethod",
+    "ContentKeyList",
+    "ContentKey",
+    "Data",
+    "DRMSystemList",
+    "DRMSystem",
+    "PSSH",
+    "ContentProtectionData",
+    "HLSSignalingData",
+    "SmoothStreamingProtectionHeaderData",
+    "URIExtXKey",
+    "ContentKeyPeriodList",
+    "ContentKeyPeriod",
+    "ContentKeyUsageRuleList",
+    "ContentKeyUsageRule",
+    "KeyPeriodFilter",
+    "VideoFilter",
+    "AudioFilter",
+    "BitrateFilter",
+    "LabelFilter",
+)
+MUTATIONS = (
+    "drop",
+    "duplicate",
+    "reorder",
+    "relocate",
+    "set_attr",
+    "del_attr",
+    "set_text",
+    "rename",
+    "insert",
+    "strip_namespace",
+)
 
 
 def parse_seed(xml: bytes) -> ET.Element:
@@ -214,8 +318,9 @@ def mutate_tree(root: ET.Element, op: str, i: int, j: int, name: str, value: str
     elif op == "rename":
         target.tag = f"{{{CPIX_NS}}}{name}" if j % 3 else f"{{{OTHER_NS}}}{name}"
     elif op == "insert":
-        child = ET.Element(f"{{{CPIX_NS}}}{name}" if j % 2 else f"{{{OTHER_NS}}}{name}", {"kid": value} if j % 5 == 0
-                           else {})
+        child = ET.Element(
+            f"{{{CPIX_NS}}}{name}" if j % 2 else f"{{{OTHER_NS}}}{name}", {"kid": value} if j % 5 == 0 else {}
+        )
         if j % 7 == 0:
             child.text = value
         target.insert(j % (len(target) + 1), child)
@@ -227,11 +332,25 @@ def serialise(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-# --- text / encoding / byte mutations --------------------------------------------------------------------
+# --- text / encoding / byte mutations -------------------------------------------------------------
 
-ENCODINGS = ("utf-8-bom", "utf-16", "utf-16-le", "utf-16-be", "utf-16-le-declared", "utf-32", "latin-1",
-             "lying-declaration", "unknown-declaration", "multibyte-declaration", "invalid-utf8", "nul", "crlf",
-             "leading-space", "cp037")
+ENCODINGS = (
+    "utf-8-bom",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "utf-16-le-declared",
+    "utf-32",
+    "latin-1",
+    "lying-declaration",
+    "unknown-declaration",
+    "multibyte-declaration",
+    "invalid-utf8",
+    "nul",
+    "crlf",
+    "leading-space",
+    "cp037",
+)
 
 
 def reencode(xml: bytes, how: str, position: int = 0) -> bytes:
@@ -251,7 +370,7 @@ def reencode(xml: bytes, how: str, position: int = 0) -> bytes:
     if how == "utf-32":
         return body.encode("utf-32")
     if how == "latin-1":
-        marked = body.replace("contentId=\"", "contentId=\"\u00e9", 1)
+        marked = body.replace('contentId="', 'contentId="\u00e9', 1)
         return ('<?xml version="1.0" encoding="ISO-8859-1"?>' + marked).encode("latin-1", "xmlcharrefreplace")
     if how == "lying-declaration":
         return ('<?xml version="1.0" encoding="UTF-16"?>' + body).encode("utf-8")
@@ -297,16 +416,16 @@ def mutate_bytes(xml: bytes, op: str, a: int, b: int, junk: bytes) -> bytes:
         return xml[:at] + junk + xml[at:]
     if op == "overwrite":
         at = a % (n + 1)
-        return xml[:at] + junk + xml[at + len(junk):]
+        return xml[:at] + junk + xml[at + len(junk) :]
     if op == "repeat":
         start = a % (n + 1)
-        piece = xml[start: start + 1 + b % 200]
+        piece = xml[start : start + 1 + b % 200]
         return xml[:start] + piece * (1 + b % 5000) + xml[start:]
     if op == "flip":
         if not n:
             return xml
         at = a % n
-        return xml[:at] + bytes([xml[at] ^ (1 << (b % 8))]) + xml[at + 1:]
+        return xml[:at] + bytes([xml[at] ^ (1 << (b % 8))]) + xml[at + 1 :]
     if op == "random":
         return junk
     raise ValueError(op)
@@ -323,34 +442,82 @@ def random_structural(xml: bytes, rng: random.Random, rounds: int = 3) -> bytes:
         for _ in range(1 + rng.randrange(rounds)):
             op = rng.choice(MUTATIONS)
             name = rng.choice(KNOWN_ATTRIBUTES) if op in ("set_attr",) else rng.choice(CPIX_ELEMENTS)
-            mutate_tree(root, op, rng.randrange(1 << 16), rng.randrange(1 << 16), name,
-                        rng.choice(HOSTILE_VALUES))
+            mutate_tree(
+                root, op, rng.randrange(1 << 16), rng.randrange(1 << 16), name, rng.choice(HOSTILE_VALUES)
+            )
         return serialise(root)
     except (RecursionError, ValueError):  # a deeply nested input: copying / writing it recurses
         return xml
 
 
 HOSTILE_VALUES: tuple[str, ...] = (
-    "", " ", "2.3", "2.3 ", "2.4", "1.0", "cenc", "cbcs", "CBCS", "cbc1", "cens", "cenc ", "media", "master",
-    "MEDIA", "ALL", "VIDEO", "SD", "HD", "AUDIO", "-1", "0", "1", "01", "1e9", "99999999999999999999",
-    "\uff11\uff12", "true", "false", "maybe", "0f083e4e-b831-4a3d-917e-ce78076e54aa",
-    "0F083E4E-B831-4A3D-917E-CE78076E54AA", "{0f083e4e-b831-4a3d-917e-ce78076e54aa}",
-    "urn:uuid:0f083e4e-b831-4a3d-917e-ce78076e54aa", "0f083e4eb8314a3d917ece78076e54aa",
-    "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed", "94ce86fb-07ff-4f43-adb8-93d2fa968ca2",
-    "00000000-0000-0000-0000-000000000000", "keyPeriod_", "AAAAAAAAAAAAAAAAAAAAAA==", "!!notbase64!!",
-    "../../etc/passwd", "<x>", "&amp;", "%s%s%n", "{content_id}", "\u202e\u0000\u0007", "\ud7ff\ue000\ufffd",
-    "A" * 300, "9" * 40, "x" * 70_000,
+    "",
+    " ",
+    "2.3",
+    "2.3 ",
+    "2.4",
+    "1.0",
+    "cenc",
+    "cbcs",
+    "CBCS",
+    "cbc1",
+    "cens",
+    "cenc ",
+    "media",
+    "master",
+    "MEDIA",
+    "ALL",
+    "VIDEO",
+    "SD",
+    "HD",
+    "AUDIO",
+    "-1",
+    "0",
+    "1",
+    "01",
+    "1e9",
+    "99999999999999999999",
+    "\uff11\uff12",
+    "true",
+    "false",
+    "maybe",
+    "0f083e4e-b831-4a3d-917e-ce78076e54aa",
+    "0F083E4E-B831-4A3D-917E-CE78076E54AA",
+    "{0f083e4e-b831-4a3d-917e-ce78076e54aa}",
+    "urn:uuid:0f083e4e-b831-4a3d-917e-ce78076e54aa",
+    "0f083e4eb8314a3d917ece78076e54aa",  # pragma: allowlist secret - a KID without dashes
+    "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed",
+    "94ce86fb-07ff-4f43-adb8-93d2fa968ca2",
+    "00000000-0000-0000-0000-000000000000",
+    "keyPeriod_",
+    "AAAAAAAAAAAAAAAAAAAAAA==",
+    "!!notbase64!!",
+    "../../etc/passwd",
+    "<x>",
+    "&amp;",
+    "%s%s%n",
+    "{content_id}",
+    "\u202e\u0000\u0007",
+    "\ud7ff\ue000\ufffd",
+    "A" * 300,
+    "9" * 40,
+    "x" * 70_000,
 )
 
 
-# --- the handler call --------------------------------------------------------------------------------------
+# --- the handler call -----------------------------------------------------------------------------
 
 SPEKE_HEADERS = {"Content-Type": "application/xml", "X-Speke-Version": "2.0"}
 CALLER_ARN = "arn:aws:sts::111122223333:assumed-role/SpekeMediaPackageRole/MediaPackageSession"
 
 
-def proxy_event(body: bytes | str | None, *, headers: dict[str, Any] | None = None, base64_body: bool | None = None,
-                caller_arn: str | None = CALLER_ARN) -> dict[str, Any]:
+def proxy_event(
+    body: bytes | str | None,
+    *,
+    headers: dict[str, Any] | None = None,
+    base64_body: bool | None = None,
+    caller_arn: str | None = CALLER_ARN,
+) -> dict[str, Any]:
     """A REST proxy event as API Gateway sends it: UTF-8 bodies as text, anything else base64."""
     if isinstance(body, bytes):
         if base64_body is None:
@@ -363,20 +530,40 @@ def proxy_event(body: bytes | str | None, *, headers: dict[str, Any] | None = No
     headers = dict(SPEKE_HEADERS if headers is None else headers)
     identity: dict[str, Any] = {"sourceIp": "203.0.113.10"}
     if caller_arn is not None:
-        identity.update({"userArn": caller_arn, "caller": "AROAEXAMPLE:MediaPackageSession",
-                         "accountId": "111122223333", "accessKey": "ASIAEXAMPLE"})
+        identity.update(
+            {
+                "userArn": caller_arn,
+                "caller": "AROAEXAMPLE:MediaPackageSession",
+                "accountId": "111122223333",
+                "accessKey": "ASIAEXAMPLE",
+            }
+        )
     return {
-        "resource": "/copyProtection", "path": "/copyProtection", "httpMethod": "POST", "headers": headers,
+        "resource": "/copyProtection",
+        "path": "/copyProtection",
+        "httpMethod": "POST",
+        "headers": headers,
         "multiValueHeaders": {k: v if isinstance(v, list) else [v] for k, v in headers.items()},
-        "queryStringParameters": None, "pathParameters": None, "stageVariables": None, "body": body,
+        "queryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "body": body,
         "isBase64Encoded": bool(base64_body),
-        "requestContext": {"resourcePath": "/copyProtection", "httpMethod": "POST", "path": "/Prod/copyProtection",
-                           "stage": "Prod", "requestId": "fuzz", "accountId": "111122223333", "identity": identity},
+        "requestContext": {
+            "resourcePath": "/copyProtection",
+            "httpMethod": "POST",
+            "path": "/Prod/copyProtection",
+            "stage": "Prod",
+            "requestId": "fuzz",
+            "accountId": "111122223333",
+            "identity": identity,
+        },
     }
 
 
-def call(lambda_handler: Callable[[dict, Any], dict], event: dict[str, Any], context: Any
-         ) -> tuple[int, dict[str, str], bytes]:
+def call(
+    lambda_handler: Callable[[dict, Any], dict], event: dict[str, Any], context: Any
+) -> tuple[int, dict[str, str], bytes]:
     result = lambda_handler(event, context)
     raw = result.get("body") or ""
     body = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
@@ -386,7 +573,8 @@ def call(lambda_handler: Callable[[dict, Any], dict], event: dict[str, Any], con
     return int(result["statusCode"]), headers, body
 
 
-# --- key material: recording and leak forms ----------------------------------------------------------------
+# --- key material: recording and leak forms -------------------------------------------------------
+
 
 @dataclass
 class Recorded:
@@ -420,13 +608,13 @@ def recording() -> Iterator[Recorded]:
         seen.delivery.extend((keys.document_key, keys.mac_key))
         return keys
 
-    key_sources.derive_cek = derive  # type: ignore[assignment]
-    key_wrapping.DeliveryKeys.generate = classmethod(generate)  # type: ignore[method-assign, assignment]
+    key_sources.derive_cek = derive
+    key_wrapping.DeliveryKeys.generate = classmethod(generate)
     try:
         yield seen
     finally:
         key_sources.derive_cek = original_derive
-        key_wrapping.DeliveryKeys.generate = original_generate  # type: ignore[method-assign]
+        key_wrapping.DeliveryKeys.generate = original_generate
 
 
 def leak_forms(secret: bytes) -> set[bytes]:
@@ -458,7 +646,8 @@ def _form_name(secret: bytes, form: bytes) -> str:
     return "base64"
 
 
-# --- the oracle ----------------------------------------------------------------------------------------------
+# --- the oracle -----------------------------------------------------------------------------------
+
 
 class OracleFailure(AssertionError):
     pass
@@ -468,8 +657,16 @@ def _fail(message: str, status: int, body: bytes) -> OracleFailure:
     return OracleFailure(f"{message} (status {status}, body {body[:300]!r})")
 
 
-def check_answer(request: bytes | None, status: int, headers: dict[str, str], body: bytes, recorded: Recorded,
-                 *, private_key: Any, master: bytes = MASTER_KEY) -> None:
+def check_answer(
+    request: bytes | None,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    recorded: Recorded,
+    *,
+    private_key: Any,
+    master: bytes = MASTER_KEY,
+) -> None:
     """Raise ``OracleFailure`` unless the answer is an acceptable 200 or 4xx (see the module text)."""
     if status == 200:
         _check_ok(request or b"", headers, body, recorded, private_key=private_key, master=master)
@@ -491,13 +688,16 @@ def _addressed_to(req: ET.Element, private_key: Any) -> bool:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    ours = private_key.public_key().public_bytes(serialization.Encoding.DER,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+    ours = private_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     for cert in req.iter("{http://www.w3.org/2000/09/xmldsig#}X509Certificate"):
         try:
-            spki = x509.load_der_x509_certificate(base64.b64decode("".join((cert.text or "").split()))
-                                                  ).public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            spki = (
+                x509.load_der_x509_certificate(base64.b64decode("".join((cert.text or "").split())))
+                .public_key()
+                .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            )
         except Exception:  # noqa: BLE001, S112 - any unreadable certificate is simply not ours
             continue
         if spki == ours:
@@ -518,8 +718,15 @@ def _request_tree(request: bytes) -> ET.Element:
     return defused_fromstring(request, forbid_dtd=True, forbid_entities=True, forbid_external=True)
 
 
-def _check_ok(request: bytes, headers: dict[str, str], body: bytes, recorded: Recorded, *, private_key: Any,
-              master: bytes) -> None:
+def _check_ok(
+    request: bytes,
+    headers: dict[str, str],
+    body: bytes,
+    recorded: Recorded,
+    *,
+    private_key: Any,
+    master: bytes,
+) -> None:
     lower = {k.lower(): v for k, v in headers.items()}
     if lower.get("content-type", "").split(";")[0].strip() != "application/xml":
         raise _fail("200 without Content-Type application/xml", 200, body)
@@ -544,7 +751,10 @@ def _check_ok(request: bytes, headers: dict[str, str], body: bytes, recorded: Re
     if encrypted and not _addressed_to(req, private_key):
         # A certificate that is not ours (e.g. a mutated but still valid one): the keys are wrapped for
         # its holder, so the oracle checks they are wrapped and never shown, not their values.
-        if b"PlainValue" in body or resp.find(f"{ns}DeliveryDataList/{ns}DeliveryData/{ns}DocumentKey") is None:
+        if (
+            b"PlainValue" in body
+            or resp.find(f"{ns}DeliveryDataList/{ns}DeliveryData/{ns}DocumentKey") is None
+        ):
             raise _fail("encrypted answer for another certificate is not wrapped", 200, b"<withheld>")
         leak = find_leak(body, recorded.secrets())
         if leak:
@@ -579,11 +789,12 @@ def _check_ok(request: bytes, headers: dict[str, str], body: bytes, recorded: Re
         raise _fail(f"200 that shows key material unwrapped: {leak}", 200, b"<withheld>")
 
 
-# --- known findings -------------------------------------------------------------------------------------------
+# --- known findings -------------------------------------------------------------------------------
 # Bugs the fuzzers found in code this tier does not own. Each is pinned by a regression test in
 # test_fuzz_regressions.py (xfail while its probe says "not fixed", a plain test once it is). While a
 # finding is unfixed the properties and the atheris harness skip inputs that hit it (``known_finding``)
 # so they keep looking for new ones; once the fix lands the probe flips and nothing is skipped.
+
 
 def _exchange() -> Any:
     from speke_keyprovider.key_sources import StaticMasterKey
@@ -645,18 +856,33 @@ def f5_malformed_subject() -> bytes:
 
 
 KNOWN_FINDINGS: dict[str, tuple[Callable[[], bytes], tuple[str, str | None]]] = {
-    "F1 deep nesting -> RecursionError in ET.tostring (cpix/render.py) -> 500":
-        (f1_deep_nesting, ("RecursionError", None)),
-    "F2 unknown XML encoding declaration -> LookupError (cpix/parse.py parse_xml) -> 500":
-        (f2_unknown_encoding, ("LookupError", None)),
-    "F3 unknown certificate signature algorithm -> AttributeError on x509.UnsupportedAlgorithm (trust.py) -> 500":
-        (f3_unknown_signature_algorithm, ("AttributeError", "trust.py")),
-    "F4 unknown certificate key algorithm -> UnsupportedAlgorithm from public_key() (trust.py) -> 500":
-        (f4_unknown_key_algorithm, ("UnsupportedAlgorithm", None)),
-    "F5 certificate with a malformed subject -> ValueError from cert.subject outside the try (trust.py) -> 500":
-        (f5_malformed_subject, ("ValueError", "trust.py")),
-    "F6 multi-byte encoding declaration (utf-7, shift_jis...) -> ValueError from expat (cpix/parse.py parse_xml) -> 500":
-        (f6_multibyte_encoding, ("ValueError", "ElementTree.py")),
+    "F1 deep nesting -> RecursionError in ET.tostring (cpix/render.py) -> 500": (
+        f1_deep_nesting,
+        ("RecursionError", None),
+    ),
+    "F2 unknown XML encoding declaration -> LookupError (cpix/parse.py parse_xml) -> 500": (
+        f2_unknown_encoding,
+        ("LookupError", None),
+    ),
+    "F3 unknown certificate signature algorithm -> AttributeError on x509.UnsupportedAlgorithm "
+    "(trust.py) -> 500": (
+        f3_unknown_signature_algorithm,
+        ("AttributeError", "trust.py"),
+    ),
+    "F4 unknown certificate key algorithm -> UnsupportedAlgorithm from public_key() (trust.py) -> 500": (
+        f4_unknown_key_algorithm,
+        ("UnsupportedAlgorithm", None),
+    ),
+    "F5 certificate with a malformed subject -> ValueError from cert.subject outside the try "
+    "(trust.py) -> 500": (
+        f5_malformed_subject,
+        ("ValueError", "trust.py"),
+    ),
+    "F6 multi-byte encoding declaration (utf-7, shift_jis...) -> ValueError from expat "
+    "(cpix/parse.py parse_xml) -> 500": (
+        f6_multibyte_encoding,
+        ("ValueError", "ElementTree.py"),
+    ),
 }
 _UNFIXED: dict[str, tuple[str, str | None]] | None = None
 
@@ -699,9 +925,15 @@ class KnownFindingHit(UserWarning):
 _WARNED: set[str] = set()
 
 
-def answer_and_check(lambda_handler: Callable[[dict, Any], dict], context: Any, private_key: Any,
-                     request: bytes | None, event: dict[str, Any], *, skip_known: bool = True
-                     ) -> tuple[int, dict[str, str], bytes]:
+def answer_and_check(
+    lambda_handler: Callable[[dict, Any], dict],
+    context: Any,
+    private_key: Any,
+    request: bytes | None,
+    event: dict[str, Any],
+    *,
+    skip_known: bool = True,
+) -> tuple[int, dict[str, str], bytes]:
     """Send ``event`` to the handler and hold the answer to the oracle. With ``skip_known``, an input
     that breaks the oracle through a known unfixed finding is rejected (hypothesis) instead of failing."""
     import warnings

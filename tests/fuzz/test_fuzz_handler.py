@@ -18,7 +18,6 @@ import uuid
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from speke_keyprovider.client.conformance import check_response
 from speke_keyprovider.client.request_builder import (
     AUDIO_PRESETS,
@@ -26,6 +25,7 @@ from speke_keyprovider.client.request_builder import (
     VIDEO_PRESETS,
     build_request,
 )
+
 from tests.fuzz import fuzz_support as fz
 
 pytestmark = pytest.mark.fuzz
@@ -35,18 +35,26 @@ SEEDS = dict(fz.seeds())
 
 
 seed_names = st.sampled_from(SEED_NAMES)
-hostile_values = st.one_of(st.sampled_from(fz.HOSTILE_VALUES), st.text(max_size=40),
-                           st.text(alphabet="0123456789abcdefABCDEF-{}", min_size=30, max_size=40))
-mutation = st.tuples(st.sampled_from(fz.MUTATIONS), st.integers(0, 1 << 16), st.integers(0, 1 << 16),
-                     st.one_of(st.sampled_from(fz.KNOWN_ATTRIBUTES), st.sampled_from(fz.CPIX_ELEMENTS)),
-                     hostile_values)
+hostile_values = st.one_of(
+    st.sampled_from(fz.HOSTILE_VALUES),
+    st.text(max_size=40),
+    st.text(alphabet="0123456789abcdefABCDEF-{}", min_size=30, max_size=40),
+)
+mutation = st.tuples(
+    st.sampled_from(fz.MUTATIONS),
+    st.integers(0, 1 << 16),
+    st.integers(0, 1 << 16),
+    st.one_of(st.sampled_from(fz.KNOWN_ATTRIBUTES), st.sampled_from(fz.CPIX_ELEMENTS)),
+    hostile_values,
+)
 
 
 def _valid_attr_name(name: str) -> bool:
     return name.isidentifier()
 
 
-# --- valid documents: the baseline the mutations start from ------------------------------------------------
+# --- valid documents: the baseline the mutations start from ---------------------------------------
+
 
 @st.composite
 def valid_requests(draw):
@@ -69,24 +77,42 @@ def valid_requests(draw):
 
     count = periods * len(contract_tracks(video, audio))
     kids = draw(st.lists(st.uuids(), min_size=count, max_size=count, unique=True))
-    return build_request(content_id=content_id, video_preset=video, audio_preset=audio, drm_systems=systems,
-                         scheme=scheme, periods=periods, kids=kids,
-                         certificate_der=fz.delivery_cert_der() if encrypted else None)
+    return build_request(
+        content_id=content_id,
+        video_preset=video,
+        audio_preset=audio,
+        drm_systems=systems,
+        scheme=scheme,
+        periods=periods,
+        kids=kids,
+        certificate_der=fz.delivery_cert_der() if encrypted else None,
+    )
 
 
 @fz.fuzz_settings(share=60)
-@given(built=valid_requests(), as_base64=st.booleans(), header_case=st.sampled_from(["canonical", "lower", "upper"]))
-def test_valid_requests_are_answered_per_contract(answer, delivery_private_key, built, as_base64, header_case):
+@given(
+    built=valid_requests(),
+    as_base64=st.booleans(),
+    header_case=st.sampled_from(["canonical", "lower", "upper"]),
+)
+def test_valid_requests_are_answered_per_contract(
+    answer, delivery_private_key, built, as_base64, header_case
+):
     headers = {"Content-Type": "application/xml", "X-Speke-Version": "2.0"}
     if header_case != "canonical":
         headers = {(k.lower() if header_case == "lower" else k.upper()): v for k, v in headers.items()}
-    status, out_headers, body = answer(built.xml, fz.proxy_event(built.xml, headers=headers, base64_body=as_base64))
+    status, out_headers, body = answer(
+        built.xml, fz.proxy_event(built.xml, headers=headers, base64_body=as_base64)
+    )
     assert status == 200, body[:300]
-    report = check_response(built, status, out_headers, body, delivery_private_key if built.encrypted else None)
+    report = check_response(
+        built, status, out_headers, body, delivery_private_key if built.encrypted else None
+    )
     assert report.ok, report.violations
 
 
-# --- structural mutations ------------------------------------------------------------------------------------
+# --- structural mutations -------------------------------------------------------------------------
+
 
 @fz.fuzz_settings()
 @given(seed=seed_names, mutations=st.lists(mutation, min_size=1, max_size=4))
@@ -101,8 +127,12 @@ def test_structural_mutations(answer, seed, mutations):
 
 
 @fz.fuzz_settings()
-@given(seed=seed_names, attribute=st.sampled_from(fz.KNOWN_ATTRIBUTES), element=st.integers(0, 1 << 16),
-       value=st.one_of(hostile_values, st.integers(1, 1_200_000).map(lambda n: "7" * n)))
+@given(
+    seed=seed_names,
+    attribute=st.sampled_from(fz.KNOWN_ATTRIBUTES),
+    element=st.integers(0, 1 << 16),
+    value=st.one_of(hostile_values, st.integers(1, 1_200_000).map(lambda n: "7" * n)),
+)
 def test_bad_and_huge_attribute_values(answer, seed, attribute, element, value):
     root = fz.parse_seed(SEEDS[seed].xml)
     fz.mutate_tree(root, "set_attr", element, 0, attribute, value)
@@ -110,11 +140,17 @@ def test_bad_and_huge_attribute_values(answer, seed, attribute, element, value):
     answer(request, fz.proxy_event(request))
 
 
-# --- encodings ------------------------------------------------------------------------------------------------
+# --- encodings ------------------------------------------------------------------------------------
+
 
 @fz.fuzz_settings()
-@given(seed=seed_names, how=st.sampled_from(fz.ENCODINGS), position=st.integers(0, 1 << 16),
-       base64_forced=st.booleans(), pre=st.lists(mutation, max_size=1))
+@given(
+    seed=seed_names,
+    how=st.sampled_from(fz.ENCODINGS),
+    position=st.integers(0, 1 << 16),
+    base64_forced=st.booleans(),
+    pre=st.lists(mutation, max_size=1),
+)
 def test_odd_encodings(answer, seed, how, position, base64_forced, pre):
     root = fz.parse_seed(SEEDS[seed].xml)
     for op, i, j, name, value in pre:
@@ -124,7 +160,8 @@ def test_odd_encodings(answer, seed, how, position, base64_forced, pre):
     answer(request, fz.proxy_event(request, base64_body=True if base64_forced else None))
 
 
-# --- nesting, truncation, random bytes -------------------------------------------------------------------------
+# --- nesting, truncation, random bytes ------------------------------------------------------------
+
 
 @fz.fuzz_settings(share=100)
 @given(seed=seed_names, depth=st.integers(1, 100_000), where=st.integers(0, 1 << 10), foreign=st.booleans())
@@ -134,10 +171,17 @@ def test_deep_nesting(answer, seed, depth, where, foreign):
 
 
 @fz.fuzz_settings()
-@given(source=st.one_of(seed_names.map(lambda n: SEEDS[n].xml),
-                        st.sampled_from([body for _, body in fz.event_bodies()] or [SEEDS[SEED_NAMES[0]].xml])),
-       op=st.sampled_from(fz.BYTE_MUTATIONS), a=st.integers(0, 1 << 20), b=st.integers(0, 1 << 16),
-       junk=st.binary(max_size=64), rounds=st.integers(1, 3))
+@given(
+    source=st.one_of(
+        seed_names.map(lambda n: SEEDS[n].xml),
+        st.sampled_from([body for _, body in fz.event_bodies()] or [SEEDS[SEED_NAMES[0]].xml]),
+    ),
+    op=st.sampled_from(fz.BYTE_MUTATIONS),
+    a=st.integers(0, 1 << 20),
+    b=st.integers(0, 1 << 16),
+    junk=st.binary(max_size=64),
+    rounds=st.integers(1, 3),
+)
 def test_truncation_splices_and_random_bytes(answer, source, op, a, b, junk, rounds):
     request = source
     for n in range(rounds):
@@ -145,21 +189,37 @@ def test_truncation_splices_and_random_bytes(answer, source, op, a, b, junk, rou
     answer(request, fz.proxy_event(request))
 
 
-# --- the HTTP envelope ------------------------------------------------------------------------------------------
+# --- the HTTP envelope ----------------------------------------------------------------------------
 
-header_values = st.one_of(st.sampled_from(["2.0", " 2.0 ", "2.00", "2.1", "1.0", "", "2.0, 2.0"]),
-                          st.text(max_size=20))
-content_types = st.one_of(st.sampled_from(["application/xml", "text/xml; charset=utf-8",
-                                           "application/xml; charset=utf-16", "application/json", "",
-                                           "APPLICATION/XML", "multipart/form-data; boundary=x"]),
-                          st.text(max_size=30))
+header_values = st.one_of(
+    st.sampled_from(["2.0", " 2.0 ", "2.00", "2.1", "1.0", "", "2.0, 2.0"]), st.text(max_size=20)
+)
+content_types = st.one_of(
+    st.sampled_from(
+        [
+            "application/xml",
+            "text/xml; charset=utf-8",
+            "application/xml; charset=utf-16",
+            "application/json",
+            "",
+            "APPLICATION/XML",
+            "multipart/form-data; boundary=x",
+        ]
+    ),
+    st.text(max_size=30),
+)
 
 
 @fz.fuzz_settings()
-@given(seed=seed_names, version=st.one_of(st.none(), header_values), content_type=st.one_of(st.none(), content_types),
-       as_list=st.booleans(), base64_flag=st.sampled_from([None, True, False]),
-       body_kind=st.sampled_from(["doc", "none", "empty", "bad-base64", "whitespace"]),
-       caller=st.sampled_from([fz.CALLER_ARN, None, "", "not-an-arn", "arn:aws:iam::111122223333:user/x"]))
+@given(
+    seed=seed_names,
+    version=st.one_of(st.none(), header_values),
+    content_type=st.one_of(st.none(), content_types),
+    as_list=st.booleans(),
+    base64_flag=st.sampled_from([None, True, False]),
+    body_kind=st.sampled_from(["doc", "none", "empty", "bad-base64", "whitespace"]),
+    caller=st.sampled_from([fz.CALLER_ARN, None, "", "not-an-arn", "arn:aws:iam::111122223333:user/x"]),
+)
 def test_http_envelope(answer, seed, version, content_type, as_list, base64_flag, body_kind, caller):
     headers: dict = {}
     if version is not None:

@@ -15,8 +15,12 @@ pytestmark = pytest.mark.fuzz
 
 
 def _pending(prefix: str, fix: str):
-    return pytest.mark.xfail(not fz.is_fixed(prefix), strict=True, raises=fz.OracleFailure,
-                             reason=f"finding {prefix} not fixed yet: {fix}")
+    return pytest.mark.xfail(
+        not fz.is_fixed(prefix),
+        strict=True,
+        raises=fz.OracleFailure,
+        reason=f"finding {prefix} not fixed yet: {fix}",
+    )
 
 
 @_pending("F1", "refuse documents nested deeper than a small limit in cpix/parse.parse_xml")
@@ -71,7 +75,7 @@ def test_f7_certificate_base64_wrapped_over_lines_is_answered(answer):
     echoed as sent; the answer decrypts to the derived keys (the client reader is stricter: finding F7)."""
     name, built = next(s for s in fz.seeds() if s[1].encrypted)
     text = fz.base64.b64encode(fz.delivery_cert_der())
-    wrapped = b"\n" + b"\n".join(text[i:i + 64] for i in range(0, len(text), 64)) + b"\n"
+    wrapped = b"\n" + b"\n".join(text[i : i + 64] for i in range(0, len(text), 64)) + b"\n"
     request = built.xml.replace(text, wrapped)
     assert request != built.xml
     status, _, body = answer(request, fz.proxy_event(request), skip_known=False)

@@ -39,9 +39,16 @@ def test_short_load_run_is_clean():
 
 def test_the_leak_scanner_sees_every_form():
     key = bytes(range(16))
-    for text in (key.hex(), key.hex().upper(), base64.b64encode(key).decode(),
-                 base64.urlsafe_b64encode(key).decode().rstrip("="), "0123456789abcdef0123456789abcdef"):
-        assert load_test.leaked(f'{{"message": "x", "v": "{text}"}}', [key, b"0123456789abcdef0123456789abcdef"])
+    for text in (
+        key.hex(),
+        key.hex().upper(),
+        base64.b64encode(key).decode(),
+        base64.urlsafe_b64encode(key).decode().rstrip("="),
+        "0123456789abcdef0123456789abcdef",
+    ):
+        assert load_test.leaked(
+            f'{{"message": "x", "v": "{text}"}}', [key, b"0123456789abcdef0123456789abcdef"]
+        )
     assert load_test.leaked('{"kid": "0f083e4e-b831-4a3d-917e-ce78076e54aa"}', [key]) == []
 
 

@@ -27,12 +27,12 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from moto import mock_aws
-
 from speke_keyprovider import runtime
 from speke_keyprovider.aws_key_sources import CLIENT_CONFIG, KmsDerivedKeys, SecretsManagerMasterKey
 from speke_keyprovider.client.request_builder import build_request
 from speke_keyprovider.client.response_reader import read_content_keys
 from speke_keyprovider.key_derivation import derivation_message, derive_cek
+
 from tests.conftest import DERIVATION_VECTORS, MASTER_KEY, rest_event
 
 pytestmark = pytest.mark.integration
@@ -43,11 +43,13 @@ TTL = 300
 GRACE = 3600
 CONTENT_ID = "test_case_generic"
 KIDS = [uuid.UUID(kid) for cid, kid, _ in DERIVATION_VECTORS if cid == CONTENT_ID]
-EXPECTED = {str(uuid.UUID(kid)): bytes.fromhex(cek) for cid, kid, cek in DERIVATION_VECTORS if cid == CONTENT_ID}
+EXPECTED = {
+    str(uuid.UUID(kid)): bytes.fromhex(cek) for cid, kid, cek in DERIVATION_VECTORS if cid == CONTENT_ID
+}
 GENERIC_503 = "Key backend unavailable, retry later"
 
 
-# --- the fault switch ------------------------------------------------------------------------------------
+# --- the fault switch -----------------------------------------------------------------------------
 
 _CLIENT_ERRORS = {
     # name: (error code, HTTP status)
@@ -88,15 +90,22 @@ class Faults:
 
     def _before_call(self, model: Any, **_: Any) -> Any:
         self.calls[model.name] += 1
-        if self.fault is None or (self.fail_calls is not None and self.calls[model.name] not in self.fail_calls):
+        if self.fault is None or (
+            self.fail_calls is not None and self.calls[model.name] not in self.fail_calls
+        ):
             return None
         if self.fault in _NETWORK_ERRORS:
-            raise _NETWORK_ERRORS[self.fault](endpoint_url=f"https://{model.metadata['endpointPrefix']}.{REGION}"
-                                                           ".amazonaws.com")
+            raise _NETWORK_ERRORS[self.fault](
+                endpoint_url=f"https://{model.metadata['endpointPrefix']}.{REGION}.amazonaws.com"
+            )
         code, status = _CLIENT_ERRORS[self.fault]
-        return (AWSResponse(None, status, {}, None),  # type: ignore[arg-type]
-                {"Error": {"Code": code, "Message": "injected fault"},
-                 "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "fault"}})
+        return (
+            AWSResponse(None, status, {}, None),  # type: ignore[arg-type]
+            {
+                "Error": {"Code": code, "Message": "injected fault"},
+                "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "fault"},
+            },
+        )
 
 
 class FakeClock:
@@ -110,12 +119,18 @@ class FakeClock:
         self.now += seconds
 
 
-# --- fixtures ---------------------------------------------------------------------------------------------
+# --- fixtures -------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def aws(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}.items():
+    for name, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # pragma: allowlist secret - moto dummy credential
+        "AWS_SESSION_TOKEN": "testing",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -165,8 +180,13 @@ def secrets_manager(aws, app, handler_env, clock, faults, powertools_on_the_fake
     built: list[SecretsManagerMasterKey] = []
 
     def build(settings):
-        source = SecretsManagerMasterKey(settings.master_key_secret_id, ttl=settings.master_key_cache_ttl_seconds,
-                                         grace=settings.master_key_grace_seconds, client=client, clock=clock)
+        source = SecretsManagerMasterKey(
+            settings.master_key_secret_id,
+            ttl=settings.master_key_cache_ttl_seconds,
+            grace=settings.master_key_grace_seconds,
+            client=client,
+            clock=clock,
+        )
         built.append(source)
         return source
 
@@ -182,33 +202,52 @@ def kms(aws, app, handler_env, clock, faults, monkeypatch):
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.kms.models import kms_backends
 
-    kms_backends[DEFAULT_ACCOUNT_ID][REGION].keys[key_id].key_material = MASTER_KEY  # moto has no ImportKeyMaterial
+    kms_backends[DEFAULT_ACCOUNT_ID][REGION].keys[
+        key_id
+    ].key_material = MASTER_KEY  # moto has no ImportKeyMaterial
     handler_env.setenv("KEY_SOURCE", "kms")
     handler_env.setenv("KMS_HMAC_KEY_ID", key_id)
     handler_env.setenv("CEK_CACHE_TTL_SECONDS", str(TTL))
     handler_env.setenv("MASTER_KEY_GRACE_SECONDS", str(GRACE))
 
     def build(settings):
-        return KmsDerivedKeys(settings.kms_hmac_key_id, ttl=settings.cek_cache_ttl_seconds,
-                              grace=settings.master_key_grace_seconds, client=client, clock=clock)
+        return KmsDerivedKeys(
+            settings.kms_hmac_key_id,
+            ttl=settings.cek_cache_ttl_seconds,
+            grace=settings.master_key_grace_seconds,
+            client=client,
+            clock=clock,
+        )
 
     monkeypatch.setattr(runtime, "build_key_source", build)
     return client
 
 
-# --- helpers ------------------------------------------------------------------------------------------------
+# --- helpers --------------------------------------------------------------------------------------
+
 
 def _request(kids=KIDS, *, encrypted_for: bytes | None = None) -> bytes:
     audio = "PRESET_AUDIO_1" if len(kids) == 2 else "UNENCRYPTED"
-    return build_request(content_id=CONTENT_ID, video_preset="PRESET_VIDEO_1", audio_preset=audio,
-                         drm_systems=["widevine", "playready"], scheme="cenc", kids=kids,
-                         certificate_der=encrypted_for).xml
+    return build_request(
+        content_id=CONTENT_ID,
+        video_preset="PRESET_VIDEO_1",
+        audio_preset=audio,
+        drm_systems=["widevine", "playready"],
+        scheme="cenc",
+        kids=kids,
+        certificate_der=encrypted_for,
+    ).xml
 
 
 def _secret_forms(*secrets: bytes) -> list[bytes]:
     forms = []
     for secret in secrets:
-        forms += [secret, secret.hex().encode(), base64.b64encode(secret), base64.b64encode(secret).rstrip(b"=")]
+        forms += [
+            secret,
+            secret.hex().encode(),
+            base64.b64encode(secret),
+            base64.b64encode(secret).rstrip(b"="),
+        ]
     return forms
 
 
@@ -232,10 +271,18 @@ def _assert_keys(status: int, body: bytes, expected: dict[str, bytes] = EXPECTED
     assert read_content_keys(body, private_key) == expected
 
 
-# --- Secrets Manager ------------------------------------------------------------------------------------------
+# --- Secrets Manager ------------------------------------------------------------------------------
 
-SM_FAULTS = ["throttling", "too-many-requests", "access-denied", "sm-internal", "sm-decryption-failure",
-             "read-timeout", "connect-timeout", "no-endpoint"]
+SM_FAULTS = [
+    "throttling",
+    "too-many-requests",
+    "access-denied",
+    "sm-internal",
+    "sm-decryption-failure",
+    "read-timeout",
+    "connect-timeout",
+    "no-endpoint",
+]
 
 
 @pytest.mark.parametrize("fault", SM_FAULTS)
@@ -259,8 +306,9 @@ def test_secret_too_short_is_503_and_never_used(secrets_manager, invoke, capsys)
 
 
 @pytest.mark.parametrize("fault", ["throttling", "read-timeout", "access-denied"])
-def test_secrets_manager_fault_within_grace_serves_the_cached_master(secrets_manager, faults, clock, invoke,
-                                                                      capsys, fault):
+def test_secrets_manager_fault_within_grace_serves_the_cached_master(
+    secrets_manager, faults, clock, invoke, capsys, fault
+):
     status, _, body = invoke(rest_event(_request()))
     _assert_keys(status, body)
     calls = faults.calls["GetSecretValue"]
@@ -284,8 +332,9 @@ def test_secrets_manager_fault_within_grace_serves_the_cached_master(secrets_man
     assert faults.calls["GetSecretValue"] == calls, "a fresh master must be served from the cache"
 
 
-def test_secret_rotated_to_a_too_short_value_keeps_the_cached_master_then_503(secrets_manager, clock, invoke,
-                                                                              capsys):
+def test_secret_rotated_to_a_too_short_value_keeps_the_cached_master_then_503(
+    secrets_manager, clock, invoke, capsys
+):
     status, _, body = invoke(rest_event(_request()))
     _assert_keys(status, body)
     secrets_manager.put_secret_value(SecretId=SECRET_ID, SecretString="too-short-secret")
@@ -301,8 +350,9 @@ def test_secret_rotated_to_a_too_short_value_keeps_the_cached_master_then_503(se
     _assert_keys(status, body)
 
 
-def test_secrets_manager_recovers_after_a_cold_outage(secrets_manager, faults, invoke, delivery_cert_der,
-                                                      delivery_private_key, capsys):
+def test_secrets_manager_recovers_after_a_cold_outage(
+    secrets_manager, faults, invoke, delivery_cert_der, delivery_private_key, capsys
+):
     faults.fault = "connect-timeout"
     for _ in range(3):
         status, headers, body = invoke(rest_event(_request()))
@@ -312,10 +362,19 @@ def test_secrets_manager_recovers_after_a_cold_outage(secrets_manager, faults, i
     _assert_keys(status, body, private_key=delivery_private_key)
 
 
-# --- KMS --------------------------------------------------------------------------------------------------------
+# --- KMS ------------------------------------------------------------------------------------------
 
-KMS_FAULTS = ["throttling", "access-denied", "kms-internal", "kms-disabled", "kms-unavailable", "kms-invalid-state",
-              "read-timeout", "connect-timeout", "no-endpoint"]
+KMS_FAULTS = [
+    "throttling",
+    "access-denied",
+    "kms-internal",
+    "kms-disabled",
+    "kms-unavailable",
+    "kms-invalid-state",
+    "read-timeout",
+    "connect-timeout",
+    "no-endpoint",
+]
 
 
 def test_kms_answers_the_derivation_vectors_with_the_exact_request(kms, faults, invoke):
@@ -340,7 +399,9 @@ def test_missing_kms_key_is_503(kms, handler_env, invoke, capsys):
 
 
 def test_kms_key_of_the_wrong_kind_is_503(kms, handler_env, invoke, capsys):
-    symmetric = kms.create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+    symmetric = kms.create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"][
+        "KeyId"
+    ]
     handler_env.setenv("KMS_HMAC_KEY_ID", symmetric)
     status, headers, body = invoke(rest_event(_request()))
     _assert_503(status, headers, body, capsys.readouterr().out)
@@ -348,9 +409,14 @@ def test_kms_key_of_the_wrong_kind_is_503(kms, handler_env, invoke, capsys):
 
 def test_kms_fails_for_one_key_of_many_gives_503_not_a_partial_answer(kms, faults, invoke, capsys):
     kids = [uuid.uuid5(uuid.NAMESPACE_URL, f"kms-partial/{n}") for n in range(2)]
-    request = build_request(content_id=CONTENT_ID, video_preset="PRESET_VIDEO_3", audio_preset="PRESET_AUDIO_2",
-                            drm_systems=["widevine"], scheme="cenc",
-                            kids=[*kids, *(uuid.uuid5(uuid.NAMESPACE_URL, f"kms-partial/x{n}") for n in range(3))]).xml
+    request = build_request(
+        content_id=CONTENT_ID,
+        video_preset="PRESET_VIDEO_3",
+        audio_preset="PRESET_AUDIO_2",
+        drm_systems=["widevine"],
+        scheme="cenc",
+        kids=[*kids, *(uuid.uuid5(uuid.NAMESPACE_URL, f"kms-partial/x{n}") for n in range(3))],
+    ).xml
     faults.fault, faults.fail_calls = "throttling", {3}
     status, headers, body = invoke(rest_event(request))
     _assert_503(status, headers, body, capsys.readouterr().out)
@@ -358,11 +424,15 @@ def test_kms_fails_for_one_key_of_many_gives_503_not_a_partial_answer(kms, fault
     status, _, body = invoke(rest_event(request))
     assert status == 200, body[:300]
     keys = read_content_keys(body)
-    assert keys == {kid: derive_cek(MASTER_KEY, CONTENT_ID, uuid.UUID(kid)) for kid in keys} and len(keys) == 5
+    assert (
+        keys == {kid: derive_cek(MASTER_KEY, CONTENT_ID, uuid.UUID(kid)) for kid in keys} and len(keys) == 5
+    )
 
 
 @pytest.mark.parametrize("fault", ["throttling", "read-timeout", "access-denied"])
-def test_kms_fault_within_grace_serves_cached_keys_and_refuses_new_ones(kms, faults, clock, invoke, capsys, fault):
+def test_kms_fault_within_grace_serves_cached_keys_and_refuses_new_ones(
+    kms, faults, clock, invoke, capsys, fault
+):
     status, _, body = invoke(rest_event(_request()))
     _assert_keys(status, body)
 
@@ -382,7 +452,9 @@ def test_kms_fault_within_grace_serves_cached_keys_and_refuses_new_ones(kms, fau
     faults.fault = None
     status, _, body = invoke(rest_event(_request([KIDS[0], new_kid])))
     assert status == 200, body[:300]
-    assert read_content_keys(body) == {str(k): derive_cek(MASTER_KEY, CONTENT_ID, k) for k in (KIDS[0], new_kid)}
+    assert read_content_keys(body) == {
+        str(k): derive_cek(MASTER_KEY, CONTENT_ID, k) for k in (KIDS[0], new_kid)
+    }
 
 
 class _Raw:
@@ -404,11 +476,21 @@ def test_kms_throttling_is_retried_by_botocore_then_503(kms, invoke, capsys, mon
     def throttle(request, **_):
         seen.append(next(attempts))
         body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
-        return AWSResponse(request.url, 400, {"x-amzn-RequestId": "throttled",
-                                              "Content-Type": "application/x-amz-json-1.1"}, _Raw(body))
+        return AWSResponse(
+            request.url,
+            400,
+            {"x-amzn-RequestId": "throttled", "Content-Type": "application/x-amz-json-1.1"},
+            _Raw(body),
+        )
 
     kms.meta.events.register_first("before-send.kms.GenerateMac", throttle)
-    status, headers, body = invoke(rest_event(_request([KIDS[0]], )))
+    status, headers, body = invoke(
+        rest_event(
+            _request(
+                [KIDS[0]],
+            )
+        )
+    )
     _assert_503(status, headers, body, capsys.readouterr().out)
     retries = CLIENT_CONFIG.retries or {}
     total = retries.get("total_max_attempts") or retries.get("max_attempts", 0) + 1  # botocore: retries + 1

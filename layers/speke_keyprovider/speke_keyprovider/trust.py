@@ -53,12 +53,15 @@ def check_certificate(der: bytes, *, now: dt.datetime | None = None,
 def _load(der: bytes) -> DeliveryCertificate:
     """Parse and vet the time-independent properties; cached per DER (a channel reuses its certificate)."""
     from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    try:
+    try:  # every lazily parsed field is read here, so a malformed one is a 4xx, not a 500
         cert = x509.load_der_x509_certificate(der)
         public_key = cert.public_key()
-    except (ValueError, TypeError):
+        subject = cert.subject.rfc4514_string()[:200]
+        not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         raise CertificateRejected("DeliveryData certificate is not a valid X.509 DER certificate") from None
     if not isinstance(public_key, rsa.RSAPublicKey):
         kind = type(public_key).__name__.replace("_", "").replace("PublicKey", "") or "non-RSA"
@@ -69,7 +72,7 @@ def _load(der: bytes) -> DeliveryCertificate:
     try:
         algorithm = cert.signature_hash_algorithm
         signature_hash = algorithm.name if algorithm is not None else None
-    except x509.UnsupportedAlgorithm:
+    except UnsupportedAlgorithm:
         signature_hash = None
     if signature_hash not in ACCEPTED_SIGNATURE_HASHES:
         raise CertificateRejected(
@@ -77,9 +80,9 @@ def _load(der: bytes) -> DeliveryCertificate:
     return DeliveryCertificate(
         public_key=public_key,
         sha256=hashlib.sha256(der).hexdigest(),
-        subject=cert.subject.rfc4514_string()[:200],
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
+        subject=subject,
+        not_before=not_before,
+        not_after=not_after,
         key_bits=public_key.key_size,
         signature_hash=signature_hash,
     )

@@ -55,6 +55,7 @@ _LIST_TAGS = {
 }
 _KEY_DATA_TAGS = {cpix("Data")}
 _CPIX_PREFIX = f"{{{CPIX}}}"
+_SIGNAL_TAGS = {cpix(name): name for name in ("HLSSignalingData", *_SIMPLE_CHILDREN)}
 MAX_XML_DEPTH = 32  # a response is 9 levels deep; foreign extensions get the rest
 
 
@@ -116,6 +117,9 @@ def parse_xml(body: bytes) -> Element:
     except ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
         raise CpixError(f"Malformed XML at line {line}, column {column}", reason="xml_malformed") from None
+    except (LookupError, ValueError):  # unknown (LookupError) or multi-byte (expat ValueError) encodings
+        raise CpixError("Unsupported XML encoding declaration: UTF-8 or UTF-16 expected",
+                        reason="xml_encoding") from None
 
 
 def parse_request(body: bytes) -> CpixRequest:
@@ -268,9 +272,12 @@ def _signalling_children(element: Element, kid: uuid.UUID, system_id: str) -> li
     children: list[tuple[str, Element]] = []
     seen: set[str] = set()
     for child in element:
-        if not child.tag.startswith(_CPIX_PREFIX):
-            continue  # foreign extensions (xs:any ##other) are echoed untouched
-        name = local_name(child.tag)
+        tag = child.tag
+        name = _SIGNAL_TAGS.get(tag)  # the local name of a known cpix child, in one lookup
+        if name is None:
+            if not tag.startswith(_CPIX_PREFIX):
+                continue  # foreign extensions (xs:any ##other) are echoed untouched
+            name = local_name(tag)
         if name == "HLSSignalingData":
             playlist = child.get("playlist")
             if playlist is None:

@@ -7,8 +7,10 @@ lowercase UUID text). When an encryptor asks for a PSSH (CMAF init segments), th
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .base import Child, KeySignalContext, b64, b64_text
-from .hls import HLS_CHILDREN, attribute_list, hls_elements, quoted, sample_aes_method
+from .hls import HLS_CHILDREN, VALUE, attributes_around, hls_elements, quoted, sample_aes_method
 from .pssh_box import cenc_pssh_element, pssh_v1
 from .uri import key_uri
 
@@ -29,13 +31,19 @@ def render(ctx: KeySignalContext, children: frozenset[Child]) -> dict[Child, str
             out[Child.CONTENT_PROTECTION_DATA] = b64_text(cenc_pssh_element(pssh_b64))
     if children & HLS_CHILDREN:
         uri = key_uri(ctx.settings.fairplay_skd_template, "FAIRPLAY_SKD_TEMPLATE", ctx)
-        attributes = attribute_list(
-            (
-                ("METHOD", sample_aes_method(SYSTEM_ID, ctx.scheme)),
-                ("URI", quoted(uri, setting="FAIRPLAY_SKD_TEMPLATE")),
-                ("KEYFORMAT", quoted(KEYFORMAT)),
-                ("KEYFORMATVERSIONS", quoted("1")),
-            )
-        )
-        out.update(hls_elements(attributes, children))
+        before, after = _hls_attributes(ctx.scheme)
+        out.update(hls_elements(before + quoted(uri, setting="FAIRPLAY_SKD_TEMPLATE") + after, children))
     return out
+
+
+@lru_cache(maxsize=8)
+def _hls_attributes(scheme: str) -> tuple[str, str]:
+    """The HLS attribute list before and after the (quoted) key URI."""
+    return attributes_around(
+        (
+            ("METHOD", sample_aes_method(SYSTEM_ID, scheme)),  # never cached for a scheme HLS cannot carry
+            ("URI", VALUE),
+            ("KEYFORMAT", quoted(KEYFORMAT)),
+            ("KEYFORMATVERSIONS", quoted("1")),
+        )
+    )

@@ -47,6 +47,21 @@ def attribute_list(attributes: Iterable[tuple[str, str]]) -> str:
     return ",".join(f"{name}={value}" for name, value in attributes)
 
 
+def attributes_around(attributes: Iterable[tuple[str, str]]) -> tuple[str, str]:
+    """``attribute_list`` split around the one value given as ``VALUE``: the fixed text before and after it.
+
+    A system computes its attribute list once per scheme and only splices the per-key value in. Used for
+    values that need no check (base64) or that the caller passes through ``quoted`` itself.
+    """
+    before, found, after = attribute_list(attributes).partition(VALUE)
+    if not found:
+        raise ValueError("no VALUE placeholder in the attribute list")
+    return before, after
+
+
+VALUE = "\x00"  # placeholder for ``attributes_around``: never part of a real attribute list
+
+
 def hls_elements(attributes: str, children: Iterable[Child]) -> dict[Child, str]:
     """The base64 element text for each HLS child in ``children`` (others are ignored)."""
     return {child: b64_text(_TAGS[child] + attributes) for child in children if child in _TAGS}

@@ -18,10 +18,11 @@ no value derived from key material ever lands in a manifest or a segment header.
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 
 from ..errors import ConfigurationError
 from .base import Child, KeySignalContext, b64, b64_text
-from .hls import HLS_CHILDREN, attribute_list, hls_elements, quoted, sample_aes_method
+from .hls import HLS_CHILDREN, VALUE, attributes_around, hls_elements, quoted, sample_aes_method
 from .pssh_box import cenc_pssh_element, pssh_v0
 
 SYSTEM_ID = "9a04f079-9840-4286-ab92-e65be0885f95"
@@ -78,13 +79,19 @@ def render(ctx: KeySignalContext, children: frozenset[Child]) -> dict[Child, str
         # The Smooth Streaming manifest's ProtectionHeader text is the base64 PlayReady Object.
         out[Child.SMOOTH_STREAMING] = pro_b64
     if children & HLS_CHILDREN:
-        attributes = attribute_list(
-            (
-                ("METHOD", sample_aes_method(SYSTEM_ID, ctx.scheme)),
-                ("KEYFORMAT", quoted(KEYFORMAT)),
-                ("KEYFORMATVERSIONS", quoted("1")),
-                ("URI", quoted(f"data:text/plain;charset=UTF-16;base64,{pro_b64}")),
-            )
-        )
-        out.update(hls_elements(attributes, children))
+        before, after = _hls_attributes(ctx.scheme)
+        out.update(hls_elements(before + pro_b64 + after, children))
     return out
+
+
+@lru_cache(maxsize=8)
+def _hls_attributes(scheme: str) -> tuple[str, str]:
+    """The HLS attribute list before and after the base64 PRO (base64 needs no quoting check)."""
+    return attributes_around(
+        (
+            ("METHOD", sample_aes_method(SYSTEM_ID, scheme)),  # raises for cbc1/cens: never cached
+            ("KEYFORMAT", quoted(KEYFORMAT)),
+            ("KEYFORMATVERSIONS", quoted("1")),
+            ("URI", quoted(f"data:text/plain;charset=UTF-16;base64,{VALUE}")),
+        )
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import quote
 
 from ..errors import ConfigurationError
@@ -15,7 +16,7 @@ def key_uri(template: str, setting: str, ctx: KeySignalContext) -> str:
     encryptor sends is escaped so it can never break out of the URI or the quoted HLS attribute.
     """
     try:
-        uri = template.format(content_id=quote(ctx.content_id, safe=""), kid=str(ctx.kid))
+        uri = template.format(content_id=_path_segment(ctx.content_id), kid=str(ctx.kid))
     except (KeyError, IndexError, ValueError):
         raise ConfigurationError(
             f"{setting} may only use the placeholders {{content_id}} and {{kid}}"
@@ -23,3 +24,9 @@ def key_uri(template: str, setting: str, ctx: KeySignalContext) -> str:
     if not uri:
         raise ConfigurationError(f"{setting} yields an empty URI")
     return uri
+
+
+@lru_cache(maxsize=256)
+def _path_segment(content_id: str) -> str:
+    """The contentId percent-encoded as one path segment (a channel's every key repeats it)."""
+    return quote(content_id, safe="")

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from functools import lru_cache
 
 from .base import CENC_SCHEMES, Child, KeySignalContext, b64, b64_text
-from .hls import HLS_CHILDREN, attribute_list, hls_elements, quoted, sample_aes_method
+from .hls import HLS_CHILDREN, VALUE, attribute_list, attributes_around, hls_elements, quoted, sample_aes_method
 from .pssh_box import cenc_pssh_element, pssh_v0
 
 SYSTEM_ID = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"
@@ -50,8 +51,27 @@ def pssh_data(kids: Iterable[uuid.UUID], provider: str, content_id: str, scheme:
 
 
 def pssh(ctx: KeySignalContext) -> bytes:
-    data = pssh_data([ctx.kid], ctx.settings.widevine_provider, ctx.content_id, ctx.scheme)
+    # == pssh_data([ctx.kid], ...): the KID field, then the fields every KID of the channel shares.
+    data = _KID_FIELD + ctx.kid.bytes + _fields_after_kids(ctx.settings.widevine_provider, ctx.content_id, ctx.scheme)
     return pssh_v0(SYSTEM_ID, data)
+
+
+@lru_cache(maxsize=256)
+def _fields_after_kids(provider: str, content_id: str, scheme: str) -> bytes:
+    return pssh_data((), provider, content_id, scheme)
+
+
+@lru_cache(maxsize=8)
+def _hls_attributes(scheme: str) -> tuple[str, str]:
+    """The HLS attribute list before and after the base64 pssh (base64 needs no quoting check)."""
+    return attributes_around(
+        (
+            ("METHOD", sample_aes_method(SYSTEM_ID, scheme)),  # raises for cbc1/cens: never cached
+            ("URI", quoted(f"data:text/plain;base64,{VALUE}")),
+            ("KEYFORMAT", quoted(KEYFORMAT)),
+            ("KEYFORMATVERSIONS", quoted("1")),
+        )
+    )
 
 
 def render(ctx: KeySignalContext, children: frozenset[Child]) -> dict[Child, str]:
@@ -62,15 +82,8 @@ def render(ctx: KeySignalContext, children: frozenset[Child]) -> dict[Child, str
     if Child.CONTENT_PROTECTION_DATA in children:
         out[Child.CONTENT_PROTECTION_DATA] = b64_text(cenc_pssh_element(pssh_b64))
     if children & HLS_CHILDREN:
-        attributes = attribute_list(
-            (
-                ("METHOD", sample_aes_method(SYSTEM_ID, ctx.scheme)),
-                ("URI", quoted(f"data:text/plain;base64,{pssh_b64}")),
-                ("KEYFORMAT", quoted(KEYFORMAT)),
-                ("KEYFORMATVERSIONS", quoted("1")),
-            )
-        )
-        out.update(hls_elements(attributes, children))
+        before, after = _hls_attributes(ctx.scheme)
+        out.update(hls_elements(before + pssh_b64 + after, children))
     return out
 
 
@@ -99,3 +112,6 @@ def _key(field_number: int, wire_type: int) -> bytes:
 
 def _len_field(field_number: int, payload: bytes) -> bytes:
     return _key(field_number, _WIRE_LEN) + _varint(len(payload)) + payload
+
+
+_KID_FIELD = _key(2, _WIRE_LEN) + _varint(16)  # key_ids: tag and length of one 16-byte KID
