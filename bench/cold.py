@@ -12,6 +12,10 @@ directory on ``sys.path``). The child prints one JSON line with its own timings:
     peak_rss_mb      peak RSS of the child at the end
 """
 
+# A developer tool: it runs this interpreter, git and moto_server with fixed arguments, and moto's dummy
+# credentials are not secrets.
+# ruff: noqa: S603, S607, S105, S106
+
 import os
 import resource
 import sys

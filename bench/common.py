@@ -6,6 +6,10 @@ Nothing here is imported by the function: the benchmark drives the real ``lambda
 stay clean.
 """
 
+# A developer tool: it runs this interpreter, git and moto_server with fixed arguments, and moto's dummy
+# credentials are not secrets.
+# ruff: noqa: S603, S607, S105, S106
+
 from __future__ import annotations
 
 import base64
@@ -22,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-# The code under test: this tree, or another checkout (``bench/run.py --source DIR``, for before/after figures).
+# The code under test: this tree, or another checkout (``bench/run.py --source DIR``: before/after figures).
 SOURCE = Path(os.environ.get("SPEKE_BENCH_SOURCE") or REPO).resolve()
 HANDLER_DIR = SOURCE / "functions" / "key_provider"
 LAYER_DIR = SOURCE / "layers" / "speke_keyprovider"
@@ -51,35 +55,58 @@ class Scenario:
 def scenarios() -> list[Scenario]:
     """Clear and encrypted x {2 keys: VIDEO_1+AUDIO_1; 8 keys: VIDEO_5+AUDIO_3; 24 keys: 8 x 3 periods},
     each with Widevine + PlayReady + FairPlay, cbcs (the MediaPackage v2 CMAF defaults)."""
-    shapes = [(2, "PRESET_VIDEO_1", "PRESET_AUDIO_1", 1), (8, "PRESET_VIDEO_5", "PRESET_AUDIO_3", 1),
-              (24, "PRESET_VIDEO_5", "PRESET_AUDIO_3", 3)]
-    return [Scenario(f"{'encrypted' if enc else 'clear'}-{keys}", video, audio, periods, enc, keys)
-            for keys, video, audio, periods in shapes for enc in (False, True)]
+    shapes = [
+        (2, "PRESET_VIDEO_1", "PRESET_AUDIO_1", 1),
+        (8, "PRESET_VIDEO_5", "PRESET_AUDIO_3", 1),
+        (24, "PRESET_VIDEO_5", "PRESET_AUDIO_3", 3),
+    ]
+    return [
+        Scenario(f"{'encrypted' if enc else 'clear'}-{keys}", video, audio, periods, enc, keys)
+        for keys, video, audio, periods in shapes
+        for enc in (False, True)
+    ]
 
 
 def base_env() -> dict[str, str]:
     """The function's environment as template.yaml sets it (Globals + function), minus the key home."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "POWERTOOLS_", "KEY_SOURCE", "MASTER_KEY", "KMS_", "TRUSTED_CERT",
-                                "REQUIRE_ENCRYPTED", "ALLOWED_CALLER", "XRAY_", "RANDOM_EXPLICIT"))}
-    env.update({
-        "POWERTOOLS_SERVICE_NAME": "speke-keyprovider",
-        "POWERTOOLS_METRICS_NAMESPACE": "SpekeKeyProvider",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "XRAY_TRACING": "false",
-        "MASTER_KEY_CACHE_TTL_SECONDS": "300",
-        "MASTER_KEY_GRACE_SECONDS": "3600",
-        "CEK_CACHE_TTL_SECONDS": "300",
-        "RETRY_AFTER_SECONDS": "5",
-        "ALLOWED_CALLER_ARNS": "arn:aws:iam::111122223333:role/SpekeMediaPackageRole",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_LAMBDA_FUNCTION_NAME": "speke-keyprovider-bench",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(LAYER_DIR), os.environ.get("PYTHONPATH", "")])),
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            (
+                "AWS_",
+                "POWERTOOLS_",
+                "KEY_SOURCE",
+                "MASTER_KEY",
+                "KMS_",
+                "TRUSTED_CERT",
+                "REQUIRE_ENCRYPTED",
+                "ALLOWED_CALLER",
+                "XRAY_",
+                "RANDOM_EXPLICIT",
+            )
+        )
+    }
+    env.update(
+        {
+            "POWERTOOLS_SERVICE_NAME": "speke-keyprovider",
+            "POWERTOOLS_METRICS_NAMESPACE": "SpekeKeyProvider",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "XRAY_TRACING": "false",
+            "MASTER_KEY_CACHE_TTL_SECONDS": "300",
+            "MASTER_KEY_GRACE_SECONDS": "3600",
+            "CEK_CACHE_TTL_SECONDS": "300",
+            "RETRY_AFTER_SECONDS": "5",
+            "ALLOWED_CALLER_ARNS": "arn:aws:iam::111122223333:role/SpekeMediaPackageRole",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_LAMBDA_FUNCTION_NAME": "speke-keyprovider-bench",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(LAYER_DIR), os.environ.get("PYTHONPATH", "")])),
+        }
+    )
     return env
 
 
@@ -91,28 +118,57 @@ def file_home_env(key_file: Path) -> dict[str, str]:
 
 def secrets_manager_env(endpoint: str) -> dict[str, str]:
     env = base_env()
-    env.update({"KEY_SOURCE": "secretsmanager", "MASTER_KEY_SECRET_ID": SECRET_NAME, "AWS_ENDPOINT_URL": endpoint})
+    env.update(
+        {"KEY_SOURCE": "secretsmanager", "MASTER_KEY_SECRET_ID": SECRET_NAME, "AWS_ENDPOINT_URL": endpoint}
+    )
     return env
 
 
 def rest_event(body: bytes, *, base64_body: bool = False) -> dict[str, Any]:
-    """An API Gateway REST proxy event as MediaPackage's SigV4-signed POST arrives (the shape of events/*.json)."""
-    headers = {"Content-Type": "application/xml", "X-Speke-Version": "2.0", "Host": "example.execute-api.us-east-1.amazonaws.com",
-               "User-Agent": "MediaPackage", "X-Amz-Date": "20260101T000000Z",
-               "Authorization": "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20260101/us-east-1/execute-api/aws4_request, "
-                                "SignedHeaders=content-type;host;x-amz-date;x-speke-version, Signature=0",
-               "X-Amz-Security-Token": "token"}
-    identity = {"userArn": CALLER_ARN, "caller": "AROAEXAMPLE:MediaPackageSession", "accountId": "111122223333",
-                "accessKey": "ASIAEXAMPLE", "sourceIp": "203.0.113.10", "userAgent": "MediaPackage"}
+    """An API Gateway REST proxy event as MediaPackage's signed POST arrives (the shape of events/*.json)."""
+    headers = {
+        "Content-Type": "application/xml",
+        "X-Speke-Version": "2.0",
+        "Host": "example.execute-api.us-east-1.amazonaws.com",
+        "User-Agent": "MediaPackage",
+        "X-Amz-Date": "20260101T000000Z",
+        "Authorization": "AWS4-HMAC-SHA256 "
+        "Credential=ASIAEXAMPLE/20260101/us-east-1/execute-api/aws4_request, "
+        "SignedHeaders=content-type;host;x-amz-date;x-speke-version, Signature=0",
+        "X-Amz-Security-Token": "token",
+    }
+    identity = {
+        "userArn": CALLER_ARN,
+        "caller": "AROAEXAMPLE:MediaPackageSession",
+        "accountId": "111122223333",
+        "accessKey": "ASIAEXAMPLE",
+        "sourceIp": "203.0.113.10",
+        "userAgent": "MediaPackage",
+    }
     text = base64.b64encode(body).decode() if base64_body else body.decode("utf-8")
     return {
-        "resource": "/copyProtection", "path": "/copyProtection", "httpMethod": "POST", "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()}, "queryStringParameters": None,
-        "multiValueQueryStringParameters": None, "pathParameters": None, "stageVariables": None,
-        "body": text, "isBase64Encoded": base64_body,
-        "requestContext": {"resourceId": "abc123", "resourcePath": "/copyProtection", "httpMethod": "POST",
-                           "path": "/Prod/copyProtection", "stage": "Prod", "requestId": str(uuid.uuid4()),
-                           "accountId": "111122223333", "protocol": "HTTP/1.1", "identity": identity},
+        "resource": "/copyProtection",
+        "path": "/copyProtection",
+        "httpMethod": "POST",
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "body": text,
+        "isBase64Encoded": base64_body,
+        "requestContext": {
+            "resourceId": "abc123",
+            "resourcePath": "/copyProtection",
+            "httpMethod": "POST",
+            "path": "/Prod/copyProtection",
+            "stage": "Prod",
+            "requestId": str(uuid.uuid4()),
+            "accountId": "111122223333",
+            "protocol": "HTTP/1.1",
+            "identity": identity,
+        },
     }
 
 
@@ -139,8 +195,9 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[rank - 1]
 
 
-def summarise_ns(samples_ns: list[int], cpu_ns: list[int] | None = None,
-                 block_medians_ms: list[float] | None = None) -> dict[str, Any]:
+def summarise_ns(
+    samples_ns: list[int], cpu_ns: list[int] | None = None, block_medians_ms: list[float] | None = None
+) -> dict[str, Any]:
     """Wall-clock statistics (the figures), plus the thread's CPU time per call and the median of each
     interleaved block: on a shared machine these show how much of a slow figure is other processes."""
     values = sorted(s / 1e6 for s in samples_ns)  # milliseconds
@@ -184,10 +241,24 @@ def machine_info() -> dict[str, Any]:
     except AttributeError:
         affinity = os.cpu_count()
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                                check=False, timeout=10).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "layers", "functions"], cwd=REPO,
-                                    capture_output=True, text=True, check=False, timeout=10).stdout.strip())
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--", "layers", "functions"],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=10,
+            ).stdout.strip()
+        )
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "", False
     versions = {}
@@ -229,7 +300,9 @@ class MotoServer:
     def __enter__(self) -> MotoServer:
         self._process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -249,8 +322,12 @@ class MotoServer:
         import boto3
 
         client = boto3.session.Session().client(
-            "secretsmanager", region_name="us-east-1", endpoint_url=self.endpoint,
-            aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto's dummy credentials
+            "secretsmanager",
+            region_name="us-east-1",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         client.create_secret(Name=SECRET_NAME, SecretString=MASTER_KEY)
 
     def __exit__(self, *exc: object) -> None:

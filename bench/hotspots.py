@@ -1,12 +1,16 @@
 """Where a warm request spends its time: cProfile of one scenario, handler or library.
 
-    python bench/hotspots.py [SCENARIO] [--target handler|library] [--calls N] [--sort tottime|cumtime] [--top N]
+    python bench/hotspots.py [SCENARIO] [--target handler|library] [--calls N] [--sort tottime|cumtime]
 
 SCENARIO is one of clear-2, encrypted-2, clear-8, encrypted-8, clear-24, encrypted-24 (default
 encrypted-2). File key home (the warm path is the same as Secrets Manager's once the secret is cached);
 16 distinct requests cycled, as in ``bench/warm.py``. cProfile inflates Python-level calls several
 times over, so read the shares, not the absolute times; ``bench/run.py`` gives the real figures.
 """
+
+# A developer tool: it runs this interpreter, git and moto_server with fixed arguments, and moto's dummy
+# credentials are not secrets.
+# ruff: noqa: S603, S607, S105, S106
 
 from __future__ import annotations
 
@@ -25,8 +29,9 @@ import common  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", nargs="?", default="encrypted-2",
-                        choices=[sc.name for sc in common.scenarios()])
+    parser.add_argument(
+        "scenario", nargs="?", default="encrypted-2", choices=[sc.name for sc in common.scenarios()]
+    )
     parser.add_argument("--target", choices=("handler", "library"), default="library")
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--sort", choices=("tottime", "cumtime"), default="tottime")
@@ -45,9 +50,15 @@ def main() -> None:
     cert = common.CERT_DER.read_bytes()
     pool = []
     for i in range(16):
-        built = build_request(content_id=f"profile-{i}", video_preset=sc.video_preset, audio_preset=sc.audio_preset,
-                              drm_systems=list(common.DRM_SYSTEMS), scheme="cbcs", periods=sc.periods,
-                              certificate_der=cert if sc.encrypted else None)
+        built = build_request(
+            content_id=f"profile-{i}",
+            video_preset=sc.video_preset,
+            audio_preset=sc.audio_preset,
+            drm_systems=list(common.DRM_SYSTEMS),
+            scheme="cbcs",
+            periods=sc.periods,
+            certificate_der=cert if sc.encrypted else None,
+        )
         pool.append((common.rest_event(built.xml), built.xml))
     sys.path.insert(0, str(common.HANDLER_DIR))
     app = importlib.import_module("app")
@@ -62,11 +73,14 @@ def main() -> None:
 
         exchange = get_runtime().exchange
         if args.target == "handler":
+
             def call(i: int) -> None:
                 app.lambda_handler(pool[i % 16][0], context)
         else:
+
             def call(i: int) -> None:
                 exchange.answer(pool[i % 16][1])
+
         for i in range(300):
             call(i)
         profiler = cProfile.Profile()

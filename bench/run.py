@@ -14,6 +14,10 @@ A benchmark, never a timed test: nothing here fails because the machine is slow;
 non-zero only when an answer is wrong or the warm path calls AWS.
 """
 
+# A developer tool: it runs this interpreter, git and moto_server with fixed arguments, and moto's dummy
+# credentials are not secrets.
+# ruff: noqa: S603, S607, S105, S106
+
 from __future__ import annotations
 
 import argparse
@@ -37,21 +41,31 @@ TARGETS = {  # name: (what, limit, unit) -- medians on the 2-core reference mach
     "handler_encrypted_24_median_ms": ("warm handler, 24 keys, encrypted", 3.0, "ms"),
     "cold_import_median_ms": ("fresh-process import of the handler", 150.0, "ms"),
     "cold_first_file_clear_median_ms": ("import + first answer, file home, 2 keys clear", 250.0, "ms"),
-    "cold_first_file_encrypted_median_ms": ("import + first answer, file home, 2 keys encrypted", 250.0, "ms"),
+    "cold_first_file_encrypted_median_ms": (
+        "import + first answer, file home, 2 keys encrypted",
+        250.0,
+        "ms",
+    ),
     "warm_peak_rss_mb": ("peak RSS of the warm handler process", 80.0, "MB"),
 }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer rounds and 5 cold runs (a smoke test)")
     parser.add_argument("--cold-runs", type=int, default=15, help="fresh processes per cold-start variant")
     parser.add_argument("--skip-warm", action="store_true")
     parser.add_argument("--skip-cold", action="store_true")
     parser.add_argument("--publish", action="store_true", help="also write docs/bench-results.json")
-    parser.add_argument("--source", type=Path, help="benchmark another checkout of the project (e.g. an older "
-                        "commit unpacked with git archive) with this tree's scripts; results go to "
-                        "bench-results/ only")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        help="benchmark another checkout of the project (e.g. an older "
+        "commit unpacked with git archive) with this tree's scripts; results go to "
+        "bench-results/ only",
+    )
     parser.add_argument("--label", default="", help="a name for this run, stored in the JSON")
     args = parser.parse_args()
     if args.source:
@@ -71,14 +85,16 @@ def main() -> int:
         "machine": common.machine_info(),
         "method": {
             "warm": "bench/warm.py in a fresh process: the real lambda_handler (Powertools resolver, Logger, "
-                    "Metrics) and KeyExchange.answer alone; Secrets Manager home against a loopback "
-                    "moto_server, secret fetched once then cached (timed runs make no AWS call); "
-                    f"{common.scenarios().__len__()} scenarios, each cycling 16 distinct requests; per-call "
-                    "perf_counter_ns after warm-up, blocks interleaved over scenarios and targets; gc enabled; "
-                    "stdout (JSON log line + EMF metrics) written to /dev/null.",
+            "Metrics) and KeyExchange.answer alone; Secrets Manager home against a loopback "
+            "moto_server, secret fetched once then cached (timed runs make no AWS call); "
+            f"{common.scenarios().__len__()} scenarios, each cycling 16 distinct requests; per-call "
+            "perf_counter_ns after warm-up, blocks interleaved over scenarios and targets; gc enabled; "
+            "stdout (JSON log line + EMF metrics) written to /dev/null.",
             "cold": f"bench/cold.py: {cold_runs} fresh interpreters per variant, variants round-robin; "
-                    "timings taken inside the child (import of module app from functions/key_provider; first "
-                    "lambda_handler call); .pyc caches warm (as a layer that ships __pycache__).",
+            "timings taken inside the child (import of module app from functions/key_provider; first "
+            "lambda_handler call); the function and library copied and compiled to .pyc as the layer "
+            "build does (import_without_pyc: straight from the source tree, nothing compiled ahead); "
+            "third-party packages with the .pyc pip wrote.",
         },
     }
     with tempfile.TemporaryDirectory(prefix="speke-bench-") as tmp_name, common.MotoServer() as moto:
@@ -96,7 +112,10 @@ def main() -> int:
     common.write_json(out_dir / f"bench-{stamp}.json", results)
     if not args.source:
         common.write_json(out_dir / "latest.json", results)
-    print(f"\nwrote {out_dir / f'bench-{stamp}.json'}" + ("" if args.source else f" and {out_dir / 'latest.json'}"))
+    print(
+        f"\nwrote {out_dir / f'bench-{stamp}.json'}"
+        + ("" if args.source else f" and {out_dir / 'latest.json'}")
+    )
     if args.publish:
         common.write_json(common.REPO / "docs" / "bench-results.json", results)
         print(f"wrote {common.REPO / 'docs' / 'bench-results.json'}")
@@ -110,7 +129,9 @@ def main() -> int:
 
 def run_warm(tmp: Path, moto: common.MotoServer, *, quick: bool) -> dict[str, Any]:
     out = tmp / "warm.json"
-    command = [sys.executable, str(Path(__file__).with_name("warm.py")), str(out)] + (["--quick"] if quick else [])
+    command = [sys.executable, str(Path(__file__).with_name("warm.py")), str(out)] + (
+        ["--quick"] if quick else []
+    )
     print("warm: lambda_handler and KeyExchange.answer over 6 scenarios ...", flush=True)
     subprocess.run(command, env=common.secrets_manager_env(moto.endpoint), check=True, timeout=900)  # noqa: S603
     return json.loads(out.read_text())
@@ -122,30 +143,75 @@ def _events(tmp: Path) -> dict[str, Path]:
     cert = common.CERT_DER.read_bytes()
     paths = {}
     for name, der in (("clear-2", None), ("encrypted-2", cert)):
-        built = build_request(content_id="bench-cold", video_preset="PRESET_VIDEO_1", audio_preset="PRESET_AUDIO_1",
-                              drm_systems=list(common.DRM_SYSTEMS), scheme="cbcs", certificate_der=der)
+        built = build_request(
+            content_id="bench-cold",
+            video_preset="PRESET_VIDEO_1",
+            audio_preset="PRESET_AUDIO_1",
+            drm_systems=list(common.DRM_SYSTEMS),
+            scheme="cbcs",
+            certificate_der=der,
+        )
         paths[name] = tmp / f"event-{name}.json"
         paths[name].write_text(json.dumps(common.rest_event(built.xml)))
     return paths
+
+
+def _deployed_copy(tmp: Path) -> tuple[Path, Path]:
+    """The function and the library as the deployment package has them: copied, then compiled to .pyc
+    (``compileall --invalidation-mode unchecked-hash``, as the layer build does: Lambda's file system is
+    read-only, so modules shipped without .pyc are compiled again at every cold start)."""
+    import shutil
+
+    layer = tmp / "layer"
+    handler = tmp / "function"
+    shutil.copytree(
+        common.LAYER_DIR / "speke_keyprovider",
+        layer / "speke_keyprovider",
+        ignore=shutil.ignore_patterns("__pycache__", "client", "cli.py", "local_server.py", "local_sigv4.py"),
+    )
+    shutil.copytree(common.HANDLER_DIR, handler, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            "--invalidation-mode",
+            "unchecked-hash",  # noqa: S603
+            str(layer),
+            str(handler),
+        ],
+        check=True,
+        timeout=300,
+    )
+    return layer, handler
 
 
 def run_cold(tmp: Path, moto: common.MotoServer, runs: int) -> dict[str, Any]:
     key_file = tmp / "master.key"
     key_file.write_text(common.MASTER_KEY + "\n")
     events = _events(tmp)
+    layer, handler = _deployed_copy(tmp)
     file_env = common.file_home_env(key_file)
     sm_env = common.secrets_manager_env(moto.endpoint)
+    source_env = dict(file_env, SPEKE_BENCH_HANDLER_DIR=str(common.HANDLER_DIR), PYTHONDONTWRITEBYTECODE="1")
     for env in (file_env, sm_env):
-        env["SPEKE_BENCH_HANDLER_DIR"] = str(common.HANDLER_DIR)
+        env["SPEKE_BENCH_HANDLER_DIR"] = str(handler)
+        env["PYTHONPATH"] = os.pathsep.join([str(layer), *env["PYTHONPATH"].split(os.pathsep)[1:]])
     variants: dict[str, tuple[list[str], dict[str, str]]] = {
         "import": (["import", str(events["clear-2"])], file_env),
         "first_file_clear": (["first", str(events["clear-2"])], file_env),
         "first_file_encrypted": (["first", str(events["encrypted-2"])], file_env),
         "first_secretsmanager_encrypted": (["first", str(events["encrypted-2"])], sm_env),
+        "import_without_pyc": (["import", str(events["clear-2"])], source_env),
     }
     if _has_module("aws_xray_sdk"):
-        xray_env = dict(file_env, XRAY_TRACING="true", AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
-                        AWS_XRAY_SDK_ENABLED="true")
+        xray_env = dict(
+            file_env,
+            XRAY_TRACING="true",
+            AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
+            AWS_XRAY_SDK_ENABLED="true",
+        )
         variants["import_xray_tracing"] = (["import", str(events["clear-2"])], xray_env)
     script = str(Path(__file__).with_name("cold.py"))
     # Compile every .pyc once (a deployed layer ships them), then the samples.
@@ -185,8 +251,14 @@ def _child(script: str, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
     import time
 
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, script, "--child", *argv], env=env, capture_output=True,  # noqa: S603
-                          text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, script, "--child", *argv],
+        env=env,
+        capture_output=True,  # noqa: S603
+        text=True,
+        timeout=120,
+        check=False,
+    )
     wall = (time.perf_counter() - t0) * 1000
     if proc.returncode != 0:
         raise SystemExit(f"cold child {argv} failed:\n{proc.stderr[-2000:]}")
@@ -206,8 +278,14 @@ def _interpreter_startup_ms(env: dict[str, str]) -> float:
 def _import_profile(script: str, variant: tuple[list[str], dict[str, str]]) -> dict[str, Any]:
     """``-X importtime`` of import + first answer (file home, encrypted): self time per top-level package."""
     argv, env = variant
-    proc = subprocess.run([sys.executable, "-X", "importtime", script, "--child", *argv], env=env,  # noqa: S603
-                          capture_output=True, text=True, timeout=120, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", script, "--child", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     per_package: dict[str, int] = {}
     pattern = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
     for line in proc.stderr.splitlines():
@@ -217,10 +295,12 @@ def _import_profile(script: str, variant: tuple[list[str], dict[str, str]]) -> d
             per_package[top] = per_package.get(top, 0) + int(match.group(1))
     total = sum(per_package.values())
     top = sorted(per_package.items(), key=lambda kv: -kv[1])[:15]
-    return {"note": "one run with -X importtime (which itself slows imports); self time summed per top-level "
-                    "package, ms",
-            "total_ms": round(total / 1000, 1),
-            "by_package_ms": {name: round(us / 1000, 1) for name, us in top}}
+    return {
+        "note": "one run with -X importtime (which itself slows imports); self time summed per top-level "
+        "package, ms",
+        "total_ms": round(total / 1000, 1),
+        "by_package_ms": {name: round(us / 1000, 1) for name, us in top},
+    }
 
 
 def _has_module(name: str) -> bool:
@@ -244,9 +324,14 @@ def evaluate_targets(results: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for name, (what, limit, unit) in TARGETS.items():
         value = measured[name]
-        out[name] = {"what": what, "target": limit, "unit": unit, "measured": value,
-                     "met": None if value is None else value <= limit,
-                     "margin": None if value is None else round(value - limit, 3)}
+        out[name] = {
+            "what": what,
+            "target": limit,
+            "unit": unit,
+            "measured": value,
+            "met": None if value is None else value <= limit,
+            "margin": None if value is None else round(value - limit, 3),
+        }
     return out
 
 
@@ -255,30 +340,45 @@ def print_table(results: dict[str, Any]) -> None:
     print(f"\nmachine: {m['nproc']} cores, {m['cpu_model']}, Python {m['python']}, commit {m['git_commit']}")
     warm = results.get("warm")
     if warm:
-        print("\nwarm, ms per request (handler = lambda_handler with Powertools; library = KeyExchange.answer;"
-              " cpu = the thread's CPU time)")
-        print(f"{'scenario':<14}{'req B':>7}{'resp B':>8} | {'handler median':>14}{'p99':>8}{'req/s':>8}{'cpu':>7} |"
-              f" {'library median':>14}{'p99':>8}{'req/s':>8}{'cpu':>7} | {'Powertools':>10}")
+        print(
+            "\nwarm, ms per request (handler = lambda_handler with Powertools; library = KeyExchange.answer;"
+            " cpu = the thread's CPU time)"
+        )
+        print(
+            f"{'scenario':<14}{'req B':>7}{'resp B':>8} | {'handler median':>14}{'p99':>8}{'req/s':>8}"
+            f"{'cpu':>7} | {'library median':>14}{'p99':>8}{'req/s':>8}{'cpu':>7} | {'Powertools':>10}"
+        )
         for name, s in warm["scenarios"].items():
             h, lib = s["handler"], s["library"]
-            print(f"{name:<14}{s['request_bytes']:>7}{s['response_bytes']:>8} | {h['median_ms']:>14.3f}"
-                  f"{h['p99_ms']:>8.3f}{h['requests_per_s']:>8.0f}{h.get('cpu_median_ms', 0):>7.3f} | "
-                  f"{lib['median_ms']:>14.3f}{lib['p99_ms']:>8.3f}{lib['requests_per_s']:>8.0f}"
-                  f"{lib.get('cpu_median_ms', 0):>7.3f} | {s['powertools_overhead_ms']:>10.3f}")
-        print(f"peak RSS {warm['peak_rss_mb']} MB; AWS calls: warm-up {warm['aws_calls_during_warmup']}, "
-              f"timed runs {warm['aws_calls_during_timed_runs']}; answers verified: "
-              f"{all(v['ok'] for v in warm['verification'].values())}")
+            print(
+                f"{name:<14}{s['request_bytes']:>7}{s['response_bytes']:>8} | {h['median_ms']:>14.3f}"
+                f"{h['p99_ms']:>8.3f}{h['requests_per_s']:>8.0f}{h.get('cpu_median_ms', 0):>7.3f} | "
+                f"{lib['median_ms']:>14.3f}{lib['p99_ms']:>8.3f}{lib['requests_per_s']:>8.0f}"
+                f"{lib.get('cpu_median_ms', 0):>7.3f} | {s['powertools_overhead_ms']:>10.3f}"
+            )
+        cal = warm.get("calibration_ms", {})
+        print(f"calibration loop: median {cal.get('median')} ms, min {cal.get('min')}, max {cal.get('max')}")
+        print(
+            f"peak RSS {warm['peak_rss_mb']} MB; AWS calls: warm-up {warm['aws_calls_during_warmup']}, "
+            f"timed runs {warm['aws_calls_during_timed_runs']}; answers verified: "
+            f"{all(v['ok'] for v in warm['verification'].values())}"
+        )
     cold = results.get("cold")
     if cold:
-        print(f"\ncold start (median of {cold['runs']} fresh processes; bare interpreter start-up "
-              f"{cold['interpreter_startup_median_ms']} ms not included)")
+        print(
+            f"\ncold start (median of {cold['runs']} fresh processes; bare interpreter start-up "
+            f"{cold['interpreter_startup_median_ms']} ms not included)"
+        )
         print(f"{'variant':<32}{'import':>9}{'first':>9}{'total':>9}{'wall':>9}{'RSS MB':>8}")
         for name, c in cold.items():
             if not isinstance(c, dict) or "import_median_ms" not in c:
                 continue
             first = c.get("first_answer_median_ms")
-            print(f"{name:<32}{c['import_median_ms']:>9.1f}{(first if first is not None else float('nan')):>9.1f}"
-                  f"{c['total_median_ms']:>9.1f}{c['process_wall_median_ms']:>9.1f}{c['peak_rss_mb']:>8.1f}")
+            first = float("nan") if first is None else first
+            print(
+                f"{name:<32}{c['import_median_ms']:>9.1f}{first:>9.1f}"
+                f"{c['total_median_ms']:>9.1f}{c['process_wall_median_ms']:>9.1f}{c['peak_rss_mb']:>8.1f}"
+            )
     print("\ntargets")
     for t in results["targets"].values():
         state = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")

@@ -223,7 +223,7 @@ def main() -> int:
         try:
             fz.check_answer(data, status, headers, body, recorded, private_key=private_key)
         except fz.OracleFailure:
-            title = fz.known_finding(data) if status >= 500 else None
+            title = fz.known_finding(data, status)
             if title is None:
                 raise
             known[title] += 1

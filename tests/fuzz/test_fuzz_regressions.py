@@ -1,5 +1,5 @@
 """Inputs the fuzzers found that broke the oracle (a 5xx where a 4xx was due): each stays here as a
-regression test, with its minimal input from ``fuzz_support`` (F1..F6).
+regression test, with its minimal input from ``fuzz_support`` (F1..F8).
 
 Each finding is in code this tier does not own; while its probe still reproduces it the test is an
 expected failure (strict), and it becomes a plain test by itself once the fix lands.
@@ -80,3 +80,11 @@ def test_f7_certificate_base64_wrapped_over_lines_is_answered(answer):
     assert request != built.xml
     status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
     assert status == 200, body[:200]
+
+
+@_pending("F8", "refuse an X509Certificate with child elements in cpix/parse._recipients (base64Binary only)")
+def test_f8_certificate_with_child_elements_is_refused(answer):
+    """atheris (crash-3167ae6f...): the provider read only the certificate's leading text and answered."""
+    request = fz.f8_certificate_with_child_elements()
+    status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
+    assert 400 <= status < 500, body[:200]

@@ -6,10 +6,10 @@ import json
 
 import pytest
 from defusedxml.ElementTree import fromstring
-
 from speke_keyprovider.client.request_builder import build_request
 from speke_keyprovider.cpix.parse import MAX_XML_DEPTH, parse_xml
 from speke_keyprovider.errors import CpixError
+
 from tests.conftest import DASHIF, EVENTS
 
 pytestmark = pytest.mark.unit
@@ -27,10 +27,19 @@ def documents():
             body = event["body"]
             docs.append(base64.b64decode(body) if event.get("isBase64Encoded") else body.encode())
     docs.extend(path.read_bytes() for path in sorted(DASHIF.glob("*.xml")))
-    docs.append(build_request(content_id="p", video_preset="PRESET_VIDEO_8", audio_preset="PRESET_AUDIO_3",
-                              drm_systems=["widevine", "playready", "fairplay"], periods=2).xml)
-    docs.append(b'<?xml version="1.0"?>\n<a:x xmlns:a="urn:a" xmlns:b="urn:b" z="1" b:y="2" xml:lang="en" a="3">t'
-                b'<b:q b:k="&amp;&lt;" k="&#10;">x</b:q>tail<!-- c --><?pi x?> more<plain/></a:x>\n')
+    docs.append(
+        build_request(
+            content_id="p",
+            video_preset="PRESET_VIDEO_8",
+            audio_preset="PRESET_AUDIO_3",
+            drm_systems=["widevine", "playready", "fairplay"],
+            periods=2,
+        ).xml
+    )
+    docs.append(
+        b'<?xml version="1.0"?>\n<a:x xmlns:a="urn:a" xmlns:b="urn:b" z="1" b:y="2" xml:lang="en" a="3">t'
+        b'<b:q b:k="&amp;&lt;" k="&#10;">x</b:q>tail<!-- c --><?pi x?> more<plain/></a:x>\n'
+    )
     docs.append('<?xml version="1.0" encoding="UTF-16"?><x a="é">ü</x>'.encode("utf-16"))
     return docs
 
@@ -46,14 +55,17 @@ def test_same_tree_as_defusedxml(doc):
     assert dump(parse_xml(doc)) == expected
 
 
-@pytest.mark.parametrize(("doc", "message"), [
-    (b"<a><b></a>", "Malformed XML at line 1, column 8"),
-    (b"", "Malformed XML at line 1, column 0"),
-    (b"<x/><y/>", "Malformed XML at line 1, column 4"),
-    (b"<x>&foo;</x>", "Malformed XML at line 1, column 3"),
-    (b"<!DOCTYPE x [<!ENTITY e 'x'>]><x>&e;</x>", "Forbidden XML construct: DTD"),
-    (b'<!DOCTYPE x SYSTEM "http://example.com/x.dtd"><x/>', "Forbidden XML construct: DTD"),
-])
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (b"<a><b></a>", "Malformed XML at line 1, column 8"),
+        (b"", "Malformed XML at line 1, column 0"),
+        (b"<x/><y/>", "Malformed XML at line 1, column 4"),
+        (b"<x>&foo;</x>", "Malformed XML at line 1, column 3"),
+        (b"<!DOCTYPE x [<!ENTITY e 'x'>]><x>&e;</x>", "Forbidden XML construct: DTD"),
+        (b'<!DOCTYPE x SYSTEM "http://example.com/x.dtd"><x/>', "Forbidden XML construct: DTD"),
+    ],
+)
 def test_refusals(doc, message):
     with pytest.raises(CpixError) as info:
         parse_xml(doc)

@@ -172,3 +172,16 @@ def test_require_encrypted_keys_refuses_clear_requests():
     with pytest.raises(SpekeError, match="Encrypted content keys required") as info:
         answer(d.document(), Settings(require_encrypted_keys=True))
     assert info.value.status == 422
+
+
+def test_unservable_child_refused_before_any_key_is_derived():
+    class Exploding:
+        name = "exploding"
+
+        def content_keys(self, content_id, kids):
+            raise AssertionError("a key was derived for a request that is refused")
+
+    clearkey = "1077efec-c0b2-4d02-ace3-3c1e52e2fb4b"
+    body = d.document(systems=d.drm_systems(systems=(clearkey,)))  # asks ClearKey for HLS signalling
+    with pytest.raises(SpekeError, match=f"DRMSystem {clearkey} does not support HLSSignalingData"):
+        KeyExchange(Settings(), Exploding()).answer(body)

@@ -5,21 +5,29 @@ import xml.etree.ElementTree as ET
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from speke_keyprovider.client.request_builder import build_request
 from speke_keyprovider.cpix.parse import parse_xml
 from speke_keyprovider.cpix.serialize import to_bytes
 from speke_keyprovider.key_sources import StaticMasterKey
 from speke_keyprovider.service import KeyExchange
 from speke_keyprovider.settings import Settings
+
 from tests.conftest import MASTER_KEY
 
 pytestmark = pytest.mark.unit
 
 CPIX = "urn:dashif:org:cpix"
-NAMESPACES = [CPIX, "urn:ietf:params:xml:ns:keyprov:pskc", "http://www.w3.org/2000/09/xmldsig#",
-              "http://www.w3.org/2001/04/xmlenc#", "urn:example:foreign", "urn:example:other&\"<>",
-              "http://www.w3.org/XML/1998/namespace", "http://www.w3.org/2001/XMLSchema-instance", None]
+NAMESPACES = [
+    CPIX,
+    "urn:ietf:params:xml:ns:keyprov:pskc",
+    "http://www.w3.org/2000/09/xmldsig#",
+    "http://www.w3.org/2001/04/xmlenc#",
+    "urn:example:foreign",
+    'urn:example:other&"<>',
+    "http://www.w3.org/XML/1998/namespace",
+    "http://www.w3.org/2001/XMLSchema-instance",
+    None,
+]
 
 
 def reference(root: ET.Element) -> bytes:
@@ -29,21 +37,30 @@ def reference(root: ET.Element) -> bytes:
 @pytest.mark.parametrize("periods", [1, 3])
 @pytest.mark.parametrize("encrypted", [False, True])
 def test_real_responses_are_byte_identical(delivery_cert_der, encrypted, periods):
-    built = build_request(content_id="serialize", video_preset="PRESET_VIDEO_5", audio_preset="PRESET_AUDIO_3",
-                          drm_systems=["widevine", "playready", "fairplay", "clearkey"], scheme="cbcs",
-                          periods=periods, certificate_der=delivery_cert_der if encrypted else None)
+    built = build_request(
+        content_id="serialize",
+        video_preset="PRESET_VIDEO_5",
+        audio_preset="PRESET_AUDIO_3",
+        drm_systems=["widevine", "playready", "fairplay", "clearkey"],
+        scheme="cbcs",
+        periods=periods,
+        certificate_der=delivery_cert_der if encrypted else None,
+    )
     body = KeyExchange(Settings(), StaticMasterKey(MASTER_KEY)).answer(built.xml).body
     root = parse_xml(body)
     assert to_bytes(root) == reference(root) == body
 
 
 def test_foreign_namespaces_prefixes_and_escaping():
-    doc = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
-           b'<c:CPIX xmlns:c="urn:dashif:org:cpix" xmlns:x="urn:example:x" xmlns:y="urn:example:y" '
-           b'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" contentId="a&amp;b" x:flag="1&#10;2&#9;3&#13;"'
-           b' xml:lang="en">\n  <x:Ext y:attr="&quot;q&quot; &lt;&gt;">text &amp; &lt;more&gt;<y:Inner/>tail</x:Ext>'
-           b'\n  <c:ContentKeyList><c:ContentKey kid="k"></c:ContentKey></c:ContentKeyList><plain a="b"/>\n'
-           b'</c:CPIX>')
+    doc = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b'<c:CPIX xmlns:c="urn:dashif:org:cpix" xmlns:x="urn:example:x" xmlns:y="urn:example:y" '
+        b'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" contentId="a&amp;b"'
+        b' x:flag="1&#10;2&#9;3&#13;" xml:lang="en">\n  <x:Ext y:attr="&quot;q&quot; &lt;&gt;">'
+        b"text &amp; &lt;more&gt;<y:Inner/>tail</x:Ext>"
+        b'\n  <c:ContentKeyList><c:ContentKey kid="k"></c:ContentKey></c:ContentKeyList><plain a="b"/>\n'
+        b"</c:CPIX>"
+    )
     root = parse_xml(doc)
     assert to_bytes(root) == reference(root)
 
@@ -69,7 +86,9 @@ def test_deep_trees_behave_as_with_elementtree():
 
     root = chain(300)
     assert to_bytes(root) == reference(root)
-    with pytest.raises(RecursionError):  # ElementTree's limit, unchanged (the parser refuses such depth anyway)
+    with pytest.raises(
+        RecursionError
+    ):  # ElementTree's limit, unchanged (the parser refuses such depth anyway)
         to_bytes(chain(5000))
 
 

@@ -34,7 +34,8 @@ def _oaep() -> Any:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
 
-    return OAEP(mgf=MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)  # noqa: S303 - CPIX mandates it
+    # SHA-1 is what CPIX mandates for rsa-oaep-mgf1p
+    return OAEP(mgf=MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)  # noqa: S303
 
 
 @cache

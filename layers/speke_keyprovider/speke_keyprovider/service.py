@@ -51,7 +51,7 @@ class KeyExchange:
         validate_contract(request)
         scheme = request.content_keys[0].scheme
         for system in request.drm_systems:
-            drm.check_system(system.system_id, scheme)
+            drm.check_system(system.system_id, scheme, [drm.Child(name) for name, _ in system.children])
         if self._settings.require_encrypted_keys and not request.encrypted:
             raise EncryptionRequired("Encrypted content keys required: the request has no DeliveryDataList")
         now = self._clock()

@@ -12,7 +12,7 @@ import base64
 import binascii
 import re
 import uuid
-from xml.etree.ElementTree import Element, ParseError, TreeBuilder  # noqa: S405 - parsing itself is defusedxml's
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder  # noqa: S405 - defusedxml parses
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser

@@ -2,8 +2,9 @@
 
     Child                       enum of the signalling children a DRMSystem may request
     KeySignalContext            everything a system needs to signal one key
-    check_system(system_id, scheme) -> None
-        raises UnsupportedDrmSystem for an unknown system id (text names the id) and
+    check_system(system_id, scheme, children=()) -> None
+        raises UnsupportedDrmSystem for an unknown system id (text names the id) or a child the system
+        cannot produce, and
         CpixError("ContentKey@commonEncryptionScheme non compatible with DRMSystem <systemId>")
         for a scheme the system cannot carry (FairPlay with cenc, ...).
     signal(ctx, children) -> dict[Child, str]
@@ -57,11 +58,15 @@ def _lookup(system_id: str) -> DrmSystem:
     return system
 
 
-def check_system(system_id: str, scheme: str) -> None:
-    """Refuse an unknown system id, or a ContentKey scheme the system cannot carry."""
+def check_system(system_id: str, scheme: str, children: Sequence[Child] = ()) -> None:
+    """Refuse an unknown system id, a ContentKey scheme the system cannot carry, or a requested child it
+    cannot produce (so a request is refused before any key is derived)."""
     system = _lookup(system_id)
     if scheme not in system.schemes:
         raise scheme_incompatible(system_id)
+    for child in children:
+        if child not in system.children:
+            raise child_unsupported(system_id, child)
 
 
 def signal(ctx: KeySignalContext, children: Sequence[Child]) -> dict[Child, str]:

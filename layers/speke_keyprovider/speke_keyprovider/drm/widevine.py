@@ -18,7 +18,14 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from .base import CENC_SCHEMES, Child, KeySignalContext, b64, b64_text
-from .hls import HLS_CHILDREN, VALUE, attribute_list, attributes_around, hls_elements, quoted, sample_aes_method
+from .hls import (
+    HLS_CHILDREN,
+    VALUE,
+    attributes_around,
+    hls_elements,
+    quoted,
+    sample_aes_method,
+)
 from .pssh_box import cenc_pssh_element, pssh_v0
 
 SYSTEM_ID = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"
@@ -52,7 +59,8 @@ def pssh_data(kids: Iterable[uuid.UUID], provider: str, content_id: str, scheme:
 
 def pssh(ctx: KeySignalContext) -> bytes:
     # == pssh_data([ctx.kid], ...): the KID field, then the fields every KID of the channel shares.
-    data = _KID_FIELD + ctx.kid.bytes + _fields_after_kids(ctx.settings.widevine_provider, ctx.content_id, ctx.scheme)
+    tail = _fields_after_kids(ctx.settings.widevine_provider, ctx.content_id, ctx.scheme)
+    data = _KID_FIELD + ctx.kid.bytes + tail
     return pssh_v0(SYSTEM_ID, data)
 
 
