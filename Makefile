@@ -8,15 +8,20 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 3000
+FUZZ_SECONDS ?= 900
+LOAD_SECONDS ?= 60
+LOAD_CLIENTS ?= 16
 
-.PHONY: help venv run test test-unit lint bench fuzz check-infra clean
+.PHONY: help venv run test test-unit lint bench fuzz load security check-infra clean
 
 help:
 	@echo "make run     - start the key provider on http://127.0.0.1:$(PORT)/copyProtection (file key home, SigV4)"
 	@echo "make test    - install everything needed and run the whole test suite"
 	@echo "make lint    - ruff + mypy"
 	@echo "make bench   - in-process benchmark and cold-start figures"
-	@echo "make fuzz    - coverage-guided fuzzing of the parser and handler"
+	@echo "make fuzz    - coverage-guided fuzzing (atheris) of the parser and handler, FUZZ_SECONDS=$(FUZZ_SECONDS)"
+	@echo "make load    - load test against a local server: LOAD_CLIENTS=$(LOAD_CLIENTS) for LOAD_SECONDS=$(LOAD_SECONDS)"
+	@echo "make security - ruff, mypy, bandit, pip-audit, detect-secrets"
 	@echo "make check-infra - sam validate --lint, cfn-lint, checkov, sam build, artifact tests"
 
 $(STAMP): requirements/runtime.txt requirements/dev.txt pyproject.toml
@@ -35,6 +40,19 @@ test: $(STAMP)
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -m unit
+
+lint:
+	bash scripts/security_checks.sh ruff mypy
+
+security:
+	bash scripts/security_checks.sh
+
+fuzz: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r fuzz/requirements.txt
+	$(PY) fuzz/fuzz_handler.py --seconds $(FUZZ_SECONDS)
+
+load: $(STAMP)
+	$(PY) scripts/load_test.py --duration $(LOAD_SECONDS) --clients $(LOAD_CLIENTS)
 
 check-infra:
 	bash scripts/check_infra.sh

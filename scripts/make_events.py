@@ -1,6 +1,7 @@
 """Regenerate ``events/*.json``: API Gateway REST proxy events for `sam local invoke -e` and the tests.
 
-Fixed KIDs and contentIds (period ids are fresh uuids, as MediaPackage makes them). Run: ``.venv/bin/python scripts/make_events.py``.
+Fixed KIDs and contentIds (period ids are fresh uuids, as MediaPackage makes them).
+Run: ``.venv/bin/python scripts/make_events.py``.
 Each ``ok-*`` event must be answered 200; each ``bad-*`` event must be refused with the 4xx in its name.
 """
 

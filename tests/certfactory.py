@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -11,12 +11,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rsa(bits: int) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
-@lru_cache(maxsize=None)
+@cache
 def make_cert(*, key: str = "rsa2048", days_from: int = -1, days_to: int = 365, digest: str = "sha512"):
     """(der, private_key) for a self-signed certificate valid from now+days_from to now+days_to."""
     if key.startswith("rsa"):

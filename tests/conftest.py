@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
 from speke_keyprovider.apigw_event import DEFAULT_CALLER_ARN, rest_proxy_event
+
+pytest_plugins = ["tests.leakcheck"]  # no key material in any log line of the whole session
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -25,7 +25,6 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from speke_keyprovider.client._xml import (
     ALG_AES256_CBC,
     ALG_HMAC_SHA512,

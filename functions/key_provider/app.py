@@ -13,7 +13,6 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from speke_keyprovider import speke_http, trust
 from speke_keyprovider.errors import BackendUnavailable, ConfigurationError, SpekeError
 from speke_keyprovider.runtime import get_runtime

@@ -691,7 +691,10 @@ def _addressed_to(req: ET.Element, private_key: Any) -> bool:
     ours = private_key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    for cert in req.iter("{http://www.w3.org/2000/09/xmldsig#}X509Certificate"):
+    ns, ds = f"{{{CPIX_NS}}}", "{http://www.w3.org/2000/09/xmldsig#}"
+    # the place the provider (and a reader) takes the certificate from; copies elsewhere do not count
+    where = f"{ns}DeliveryDataList/{ns}DeliveryData/{ns}DeliveryKey/{ds}X509Data/{ds}X509Certificate"
+    for cert in req.iterfind(where):
         try:
             spki = (
                 x509.load_der_x509_certificate(base64.b64decode("".join((cert.text or "").split())))

@@ -88,3 +88,20 @@ def test_f8_certificate_with_child_elements_is_refused(answer):
     request = fz.f8_certificate_with_child_elements()
     status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
     assert 400 <= status < 500, body[:200]
+
+
+def test_oracle_takes_the_certificate_from_delivery_data_only(answer):
+    """atheris (crash-6f425f8e...): the DeliveryData certificate had its modulus changed (keys are wrapped
+    for someone else) while an intact copy sat elsewhere in the document; the oracle must judge the answer
+    by the certificate the provider uses."""
+    name, built = next(s for s in fz.seeds() if s[1].encrypted)
+    der = bytearray(fz.delivery_cert_der())
+    der[214] ^= 0x34  # inside the RSA modulus: still a valid certificate, another public key
+    intact = fz.base64.b64encode(fz.delivery_cert_der())
+    request = built.xml.replace(intact, fz.base64.b64encode(bytes(der))).replace(
+        b"</cpix:ContentKeyList>",
+        b"</cpix:ContentKeyList><ds:X509Certificate>" + intact + b"</ds:X509Certificate>",
+        1,
+    )
+    status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
+    assert status in (200, 422), body[:200]

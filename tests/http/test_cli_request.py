@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from speke_keyprovider.cli import main
+
 from tests.reference_responder import FAULTS, ReferenceResponder
 
 pytestmark = pytest.mark.http

@@ -14,10 +14,10 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-
 from speke_keyprovider.client.request_builder import build_request
 from speke_keyprovider.client.response_reader import read_content_keys
 from speke_keyprovider.key_derivation import derive_cek
+
 from tests import cpixdocs as d
 from tests.conftest import MASTER_KEY, REPO
 

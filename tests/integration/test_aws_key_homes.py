@@ -6,11 +6,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
-
 from speke_keyprovider.aws_key_sources import KmsDerivedKeys, SecretsManagerMasterKey
 from speke_keyprovider.client.response_reader import read_content_keys
 from speke_keyprovider.errors import BackendUnavailable
 from speke_keyprovider.key_derivation import derivation_message
+
 from tests import cpixdocs as d
 from tests.conftest import DERIVATION_VECTORS, MASTER_KEY, rest_event
 

@@ -7,10 +7,10 @@ import uuid
 from itertools import product
 
 import pytest
-
 from speke_keyprovider.client.request_builder import AUDIO_PRESETS, VIDEO_PRESETS, build_request
 from speke_keyprovider.client.response_reader import read_content_keys
 from speke_keyprovider.key_derivation import derive_cek
+
 from tests import cpixdocs as d
 from tests.certfactory import make_cert
 from tests.conftest import CALLER_ARN, EVENTS, MASTER_KEY, load_event, rest_event

@@ -5,10 +5,10 @@ import base64
 import uuid
 
 import pytest
-
 from speke_keyprovider import key_wrapping
 from speke_keyprovider.client.request_builder import build_request
 from speke_keyprovider.key_derivation import derive_cek
+
 from tests import cpixdocs as d
 from tests.conftest import MASTER_KEY, rest_event
 

@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from speke_keyprovider.client.conformance import check_response
 from speke_keyprovider.client.request_builder import DRM_SYSTEM_IDS, PRESETS, build_request
+
 from tests.reference_responder import FAULTS, ReferenceResponder
 
 pytestmark = pytest.mark.unit

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
 from speke_keyprovider.client.request_builder import build_request
 from speke_keyprovider.client.response_reader import CpixReadError, read_content_keys
+
 from tests.reference_responder import ReferenceResponder
 
 pytestmark = pytest.mark.unit

@@ -17,6 +17,7 @@ from speke_keyprovider.client.signalling import (
     parse_widevine_data,
     parse_wrmheader,
 )
+
 from tests.reference_responder import playready_pro, pssh_box, widevine_pssh_data
 
 pytestmark = pytest.mark.unit

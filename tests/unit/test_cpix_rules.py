@@ -1,11 +1,11 @@
 """Every request rule of contract section 2, with the spec's error text, through the library alone."""
 
 import pytest
-
 from speke_keyprovider.errors import SpekeError
 from speke_keyprovider.key_sources import StaticMasterKey
 from speke_keyprovider.service import KeyExchange
 from speke_keyprovider.settings import Settings
+
 from tests import cpixdocs as d
 from tests.conftest import MASTER_KEY
 

@@ -3,10 +3,10 @@ import hmac
 import uuid
 
 import pytest
-
+from speke_keyprovider.errors import BackendUnavailable
 from speke_keyprovider.key_derivation import cek_from_mac, derivation_message, derive_cek
 from speke_keyprovider.key_sources import FileMasterKey, StaticMasterKey, master_key_from_text
-from speke_keyprovider.errors import BackendUnavailable
+
 from tests.conftest import DERIVATION_VECTORS, MASTER_KEY
 
 pytestmark = pytest.mark.unit

@@ -1,7 +1,6 @@
 import os
 
 import pytest
-
 from speke_keyprovider.key_wrapping import (
     DeliveryKeys,
     KeyUnwrapError,

@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import xmlschema
-
 from speke_keyprovider.client.request_builder import build_request
 from speke_keyprovider.client.response_reader import read_content_keys
 from speke_keyprovider.key_derivation import derive_cek
@@ -15,6 +14,7 @@ from speke_keyprovider.key_sources import StaticMasterKey
 from speke_keyprovider.key_wrapping import DeliveryKeys, SealedKey, open_content_key, rsa_oaep_unwrap
 from speke_keyprovider.service import KeyExchange
 from speke_keyprovider.settings import Settings, SignallingSettings
+
 from tests import cpixdocs as d
 from tests.conftest import CPIX_XSD, MASTER_KEY
 

@@ -2,9 +2,9 @@ import datetime as dt
 import hashlib
 
 import pytest
-
 from speke_keyprovider.errors import CertificateNotTrusted, CertificateRejected, Forbidden
 from speke_keyprovider.trust import caller_arn, check_caller, check_certificate
+
 from tests.certfactory import make_cert
 from tests.conftest import DASHIF
 

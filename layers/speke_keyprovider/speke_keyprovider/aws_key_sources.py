@@ -37,7 +37,7 @@ def _error_code(exc: BaseException) -> str:
             return str(seen.response.get("Error", {}).get("Code", "ClientError"))
         if isinstance(seen, BotoCoreError):
             return type(seen).__name__
-        seen = seen.__cause__  # type: ignore[assignment]
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]  # Powertools does not chain
     return type(exc).__name__
 
 
@@ -77,7 +77,7 @@ class SecretsManagerMasterKey(MasterKeySource):
         ``max_age``; then it fetches again. A new value object means a real fetch happened."""
         try:
             value = self._get_provider().get(self._secret_id, max_age=self._ttl)
-        except Exception as exc:  # noqa: BLE001 - any failure of the dependency is a 503 (or grace)
+        except Exception as exc:
             logger.warning("Secrets Manager refresh failed", extra={"error_code": _error_code(exc),
                                                                     "secret_id": self._secret_id})
             return self._grace_or_raise(self._clock(), "secretsmanager_unavailable")
@@ -88,6 +88,7 @@ class SecretsManagerMasterKey(MasterKeySource):
                 master = master_key_from_text(value, source="Secrets Manager")
             except MasterKeyTooShort:
                 logger.error("master key secret is shorter than 32 characters", extra={"secret_id": self._secret_id})
+                self._get_provider().clear_cache()  # fetch again next time: a fixed secret is picked up at once
                 return self._grace_or_raise(self._clock(), "master_key_invalid")
             self._last_raw, self._last_good, self._last_good_at = value, master, self._clock()
             return master
@@ -158,7 +159,7 @@ class KmsDerivedKeys:
                     self._pool = ThreadPoolExecutor(max_workers=KMS_PARALLELISM, thread_name_prefix="kms")
                 fetched = dict(zip(missing, self._pool.map(lambda k: self._generate(content_id, k), missing),
                                    strict=True))
-        except Exception as exc:  # noqa: BLE001 - any failure of KMS is a 503 (or grace)
+        except Exception as exc:
             logger.warning("KMS GenerateMac failed", extra={"error_code": _error_code(exc), "key_id": self._key_id})
             return self._grace_or_raise(content_id, missing, keys, now)
         with self._lock:

@@ -424,7 +424,7 @@ def send_signed(
     )
     started = time.perf_counter()
     try:
-        with urllib.request.urlopen(http_request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(http_request, timeout=timeout) as response:  # noqa: S310  # nosec B310 - http(s) only, checked in cmd_request
             return (
                 response.status,
                 dict(response.headers.items()),

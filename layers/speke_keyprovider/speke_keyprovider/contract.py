@@ -70,8 +70,9 @@ def _check_rule(rule: UsageRule, kids: set[uuid.UUID], period_ids: set[str]) -> 
     for item in video:
         _check_range(item.min_pixels, item.max_pixels, "VideoFilter minPixels/maxPixels", where)
         _check_range(item.min_fps, item.max_fps, "VideoFilter minFps/maxFps", where)
-    for item in audio:
-        _check_range(item.min_channels, item.max_channels, "AudioFilter minChannels/maxChannels", where)
+    for audio_filter in audio:
+        _check_range(audio_filter.min_channels, audio_filter.max_channels, "AudioFilter minChannels/maxChannels",
+                     where)
 
 
 def _check_range(low: int | None, high: int | None, what: str, where: str) -> None:

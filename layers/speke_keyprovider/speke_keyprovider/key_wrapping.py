@@ -35,7 +35,7 @@ def _oaep() -> Any:
     from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
 
     # SHA-1 is what CPIX mandates for rsa-oaep-mgf1p
-    return OAEP(mgf=MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)  # noqa: S303
+    return OAEP(mgf=MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)  # noqa: S303  # nosec B303 - xmlenc rsa-oaep-mgf1p mandates SHA-1
 
 
 @cache

@@ -47,7 +47,8 @@ def load_handler(path: Path) -> Callable[[dict, Any], dict]:
         raise SystemExit(f"cannot load the handler from {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.lambda_handler  # type: ignore[no-any-return]
+    handler: Callable[[dict, Any], dict] = module.lambda_handler
+    return handler
 
 
 def ensure_master_key_file(state_dir: Path) -> Path:
@@ -91,6 +92,7 @@ def lambda_context(request_id: str) -> SimpleNamespace:
 
 class KeyProviderServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the listen backlog (socketserver's default of 5 drops bursts of clients)
 
     def __init__(self, address: tuple[str, int], handler: Callable[[dict, Any], dict],
                  creds: LocalCredentials, log: Callable[[str], None]) -> None:
@@ -106,16 +108,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server_version = "speke-keyprovider-local"
     sys_version = ""
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         self._handle("POST")
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._handle("GET")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._handle("PUT")
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default access log
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _handle(self, method: str) -> None:
@@ -143,15 +145,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return 413, json_headers, b'{"message":"Request Too Long"}'
         body = self.rfile.read(length) if length > 0 else b""
         if path != "/copyProtection" or method != "POST":
-            return 403 if path != "/copyProtection" else 405, json_headers, b'{"message":"Missing Authentication Token"}'
+            status = 403 if path != "/copyProtection" else 405
+            return status, json_headers, b'{"message":"Missing Authentication Token"}'
         headers = {name: value for name, value in self.headers.items()}
-        host = self.headers.get("Host", f"{self.server.server_address[0]}:{self.server.server_address[1]}")
+        bound_host, bound_port = self.server.server_address[:2]
+        host = self.headers.get("Host", f"{bound_host!s}:{bound_port}")
         url = f"http://{host}{self.path}"
         try:
             access_key = verify(method, url, headers, body, self.server.creds)
         except SigV4Rejected as exc:
             return 403, json_headers, json.dumps({"message": str(exc)}).encode()
-        params = dict(item.split("=", 1) if "=" in item else (item, "") for item in query.split("&") if item)
+        params = dict(item.partition("=")[::2] for item in query.split("&") if item)
         event = rest_proxy_event(body, headers=headers, caller_arn=LOCAL_CALLER_ARN, access_key=access_key,
                                  account_id=LOCAL_ACCOUNT, method=method, path=path, stage="local", query=params)
         with self.server.invoke_lock:
@@ -188,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)  # installed before the banner, so a caller that waits for it can stop us
     signal.signal(signal.SIGINT, stop)
     host, port = server.server_address[:2]
-    log(f"speke-keyprovider listening on http://{host}:{port}/copyProtection "
+    log(f"speke-keyprovider listening on http://{host!s}:{port}/copyProtection "
         f"(SigV4: service execute-api, region {creds.region})")
     for line in notes:
         log(line)

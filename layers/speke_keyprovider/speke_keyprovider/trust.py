@@ -40,7 +40,8 @@ def check_certificate(der: bytes, *, now: dt.datetime | None = None,
     cert = _load(der)
     now = now or dt.datetime.now(dt.UTC)
     if now < cert.not_before:
-        raise CertificateRejected(f"DeliveryData certificate is not yet valid (valid from {cert.not_before:%Y-%m-%dT%H:%M:%SZ})")
+        raise CertificateRejected(
+            f"DeliveryData certificate is not yet valid (valid from {cert.not_before:%Y-%m-%dT%H:%M:%SZ})")
     if now > cert.not_after:
         raise CertificateRejected(f"DeliveryData certificate expired on {cert.not_after:%Y-%m-%dT%H:%M:%SZ}")
     if allowlist and cert.sha256 not in allowlist:
@@ -75,8 +76,8 @@ def _load(der: bytes) -> DeliveryCertificate:
     except UnsupportedAlgorithm:
         signature_hash = None
     if signature_hash not in ACCEPTED_SIGNATURE_HASHES:
-        raise CertificateRejected(
-            f"DeliveryData certificate signature hash {signature_hash or 'unknown'} is too weak; SHA-256 or better required")
+        raise CertificateRejected(f"DeliveryData certificate signature hash {signature_hash or 'unknown'} is too weak; "
+                                  "SHA-256 or better required")
     return DeliveryCertificate(
         public_key=public_key,
         sha256=hashlib.sha256(der).hexdigest(),

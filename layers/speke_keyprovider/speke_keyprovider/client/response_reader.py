@@ -229,7 +229,7 @@ def _rsa_unwrap(container: Element | None, private_key: rsa.RSAPrivateKey, what:
     try:
         return private_key.decrypt(
             ciphertext,
-            OAEP(mgf=MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None),  # noqa: S303
+            OAEP(mgf=MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None),  # noqa: S303  # nosec B303 - xmlenc rsa-oaep-mgf1p mandates SHA-1
         )
     except ValueError:
         raise CpixReadError(f"{what} does not decrypt with this private key") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from xml.etree.ElementTree import Element  # noqa: S405 - type only; parsing goes through defusedxml
+from xml.etree.ElementTree import Element
 
 # Signalling children a DRMSystem may request, keyed as the DRM package's ``Child`` values.
 CHILD_PSSH = "PSSH"

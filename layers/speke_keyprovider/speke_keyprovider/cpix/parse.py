@@ -376,6 +376,8 @@ def _recipients(element: Element | None) -> list[Recipient]:
         if cert is None or not (cert.text or "").strip():
             raise CpixError("Missing DeliveryData/DeliveryKey/ds:X509Data/ds:X509Certificate",
                             reason="certificate_rejected")
+        if len(cert):
+            raise CpixError("DeliveryData X509Certificate must hold base64 text only", reason="certificate_rejected")
         try:
             der = base64.b64decode("".join(cert.text.split()), validate=True)  # type: ignore[union-attr]
         except (binascii.Error, ValueError):

@@ -12,7 +12,7 @@ import base64
 import os
 import uuid
 from collections.abc import Sequence
-from xml.etree.ElementTree import Element, SubElement  # noqa: S405
+from xml.etree.ElementTree import Element, SubElement
 
 from .. import drm
 from ..key_wrapping import DeliveryKeys, rsa_oaep_wrap, seal_content_key
