@@ -41,6 +41,9 @@ test: $(STAMP)
 test-unit: $(STAMP)
 	$(PY) -m pytest -m unit
 
+bench: $(STAMP)
+	$(PY) bench/run.py
+
 lint:
 	bash scripts/security_checks.sh ruff mypy
 

@@ -12,9 +12,6 @@ directory on ``sys.path``). The child prints one JSON line with its own timings:
     peak_rss_mb      peak RSS of the child at the end
 """
 
-# A developer tool: it runs this interpreter, git and moto_server with fixed arguments, and moto's dummy
-# credentials are not secrets.
-# ruff: noqa: S603, S607, S105, S106
 
 import os
 import resource
@@ -23,7 +20,7 @@ import time
 
 
 def child(mode: str, event_path: str) -> None:
-    raw = open(event_path, "rb").read()  # noqa: SIM115, PTH123 - no pathlib before the clock starts
+    raw = open(event_path, "rb").read()  # noqa: SIM115 - no pathlib before the clock starts
     handler_dir = os.environ["SPEKE_BENCH_HANDLER_DIR"]
     sys.path.insert(0, handler_dir)
     t0 = time.perf_counter()

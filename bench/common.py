@@ -6,8 +6,6 @@ Nothing here is imported by the function: the benchmark drives the real ``lambda
 stay clean.
 """
 
-# A developer tool: it runs this interpreter, git and moto_server with fixed arguments, and moto's dummy
-# credentials are not secrets.
 # ruff: noqa: S603, S607, S105, S106
 
 from __future__ import annotations
@@ -101,7 +99,7 @@ def base_env() -> dict[str, str]:
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+            "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_LAMBDA_FUNCTION_NAME": "speke-keyprovider-bench",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(LAYER_DIR), os.environ.get("PYTHONPATH", "")])),
@@ -298,7 +296,7 @@ class MotoServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> MotoServer:
-        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
+        self._process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

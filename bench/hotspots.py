@@ -8,9 +8,6 @@ encrypted-2). File key home (the warm path is the same as Secrets Manager's once
 times over, so read the shares, not the absolute times; ``bench/run.py`` gives the real figures.
 """
 
-# A developer tool: it runs this interpreter, git and moto_server with fixed arguments, and moto's dummy
-# credentials are not secrets.
-# ruff: noqa: S603, S607, S105, S106
 
 from __future__ import annotations
 
@@ -24,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+import common
 
 
 def main() -> None:

@@ -9,8 +9,6 @@ fixed, so the count is the same on every run. Needs ``valgrind`` (Debian package
 Prints a table and writes ``bench-results/instructions-<label>.json``.
 """
 
-# A developer tool: it runs this interpreter under valgrind with fixed arguments.
-# ruff: noqa: S603, S607
 
 from __future__ import annotations
 
@@ -24,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+import common
 
 CHILD = """
 import sys
@@ -46,8 +44,8 @@ for i in range(int(n)):
 
 
 def count(sc: common.Scenario, answers: int, env: dict[str, str]) -> int:
-    proc = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", CHILD,
+    proc = subprocess.run(  # noqa: S603 - this interpreter under valgrind, fixed arguments
+        ["valgrind", "--tool=callgrind",  # noqa: S607 "--callgrind-out-file=/dev/null", sys.executable, "-c", CHILD,
          sc.video_preset, sc.audio_preset, str(sc.periods), "1" if sc.encrypted else "0", str(answers),
          str(common.CERT_DER), common.MASTER_KEY],
         env=env, capture_output=True, text=True, timeout=1800, check=True)

@@ -14,9 +14,7 @@ A benchmark, never a timed test: nothing here fails because the machine is slow;
 non-zero only when an answer is wrong or the warm path calls AWS.
 """
 
-# A developer tool: it runs this interpreter, git and moto_server with fixed arguments, and moto's dummy
-# credentials are not secrets.
-# ruff: noqa: S603, S607, S105, S106
+# ruff: noqa: S603
 
 from __future__ import annotations
 
@@ -33,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+import common
 
 TARGETS = {  # name: (what, limit, unit) -- medians on the 2-core reference machine
     "handler_encrypted_2_median_ms": ("warm handler, 2 keys, encrypted", 0.5, "ms"),
@@ -133,7 +131,7 @@ def run_warm(tmp: Path, moto: common.MotoServer, *, quick: bool) -> dict[str, An
         ["--quick"] if quick else []
     )
     print("warm: lambda_handler and KeyExchange.answer over 6 scenarios ...", flush=True)
-    subprocess.run(command, env=common.secrets_manager_env(moto.endpoint), check=True, timeout=900)  # noqa: S603
+    subprocess.run(command, env=common.secrets_manager_env(moto.endpoint), check=True, timeout=900)
     return json.loads(out.read_text())
 
 
@@ -177,7 +175,7 @@ def _deployed_copy(tmp: Path) -> tuple[Path, Path]:
             "compileall",
             "-q",
             "--invalidation-mode",
-            "unchecked-hash",  # noqa: S603
+            "unchecked-hash",
             str(layer),
             str(handler),
         ],
@@ -254,7 +252,7 @@ def _child(script: str, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, script, "--child", *argv],
         env=env,
-        capture_output=True,  # noqa: S603
+        capture_output=True,
         text=True,
         timeout=120,
         check=False,
@@ -271,7 +269,7 @@ def _interpreter_startup_ms(env: dict[str, str]) -> float:
     import time
 
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "pass"], env=env, check=True, timeout=60)  # noqa: S603
+    subprocess.run([sys.executable, "-c", "pass"], env=env, check=True, timeout=60)
     return (time.perf_counter() - t0) * 1000
 
 

@@ -11,9 +11,6 @@ write are timed, as they are paid on Lambda.
     python bench/warm.py OUT.json [--quick]
 """
 
-# A developer tool: it runs this interpreter, git and moto_server with fixed arguments, and moto's dummy
-# credentials are not secrets.
-# ruff: noqa: S603, S607, S105, S106
 
 from __future__ import annotations
 
@@ -28,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+import common
 
 POOL = 16  # distinct requests per scenario
 # (block size, blocks) per key count: about 0.1 s per block on this machine, blocks interleaved across
@@ -243,7 +240,7 @@ def _verify(
         import xmlschema
 
         schema = xmlschema.XMLSchema(str(common.CPIX_XSD))
-    except Exception as exc:  # noqa: BLE001 - the XSD check is skipped (and said so) without xmlschema
+    except Exception as exc:
         schema = None
         schema_error = f"{type(exc).__name__}"
     out: dict[str, Any] = {}

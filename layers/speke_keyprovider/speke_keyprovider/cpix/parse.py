@@ -12,7 +12,8 @@ import base64
 import binascii
 import re
 import uuid
-from xml.etree.ElementTree import Element, ParseError, TreeBuilder  # noqa: S405 - defusedxml parses
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
@@ -44,7 +45,8 @@ MAX_RECIPIENTS = 4
 _CONTENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,256}$")
 _UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 _TRACK_TYPE = re.compile(r"^[A-Za-z0-9_+\-]{1,64}$")
-_SIMPLE_CHILDREN = {"PSSH": CHILD_PSSH, "ContentProtectionData": CHILD_CPD, "SmoothStreamingProtectionHeaderData": CHILD_SMOOTH}
+_SIMPLE_CHILDREN = {"PSSH": CHILD_PSSH, "ContentProtectionData": CHILD_CPD,
+                    "SmoothStreamingProtectionHeaderData": CHILD_SMOOTH}
 _HLS_CHILDREN = {"media": CHILD_HLS_MEDIA, "master": CHILD_HLS_MASTER}
 _LIST_TAGS = {
     "ContentKeyList": cpix("ContentKeyList"),
@@ -109,7 +111,7 @@ def parse_xml(body: bytes) -> Element:
     try:
         parser = _DefusedParser()
         parser.feed(body)
-        return parser.close()  # type: ignore[no-any-return]
+        return parser.close()
     except DefusedXmlException as exc:
         kind = type(exc).__name__.replace("Forbidden", "")
         raise CpixError(f"Forbidden XML construct: {kind} (DTDs, entities and external references are refused)",
@@ -174,7 +176,7 @@ _SYSTEM_IDS: dict[str, str] = {}
 _CACHE_MAX = 4096
 
 
-def _remember(cache: dict, key: object, value: object) -> None:  # type: ignore[type-arg]
+def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
     if len(cache) >= _CACHE_MAX:
         cache.clear()
     cache[key] = value

@@ -22,8 +22,9 @@ so the result, or the error, is always ElementTree's.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - serialising a tree we hold; parsing is defusedxml's
-from xml.etree.ElementTree import Element  # noqa: S405
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from xml.etree.ElementTree import Element
 
 _DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
 # ElementTree's process-wide prefix registry (``register_namespace`` updates this very dict).
@@ -107,7 +108,7 @@ def _serialize(root: Element) -> str:
     parts: list[str] = [_DECLARATION, "<" + qualify(root.tag), ""]
     append = parts.append
 
-    def walk(elem: Element, name: str, items: list[tuple[str, str]]) -> None:
+    def walk(elem: Element, name: str, items: Iterable[tuple[str, str]]) -> None:
         """The attributes (after ``<name``), text, children, end tag and tail of ``elem``."""
         for key, value in items:
             escaped = get_value(value)
@@ -145,9 +146,9 @@ def _serialize(root: Element) -> str:
     try:
         walk(root, qnames[root.tag], root.items())
     finally:
-        # ``walk`` refers to itself (it recurses): drop it, or that cycle would keep ``parts`` (twice the
+        # ``walk`` refers to itself (it recurses): break that cycle, or it would keep ``parts`` (twice the
         # response) alive until the cyclic garbage collector ran. Measured: +12 MB peak RSS without this.
-        del walk
+        walk = None  # type: ignore[assignment]
     parts[2] = "".join(f' xmlns:{prefix}="{_escape_attrib(uri)}"'
                        for uri, prefix in sorted(namespaces.items(), key=lambda item: item[1]))
     return "".join(parts)
