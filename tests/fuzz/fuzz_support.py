@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from defusedxml.ElementTree import fromstring as defused_fromstring
 from hypothesis import HealthCheck, settings
 from speke_keyprovider import key_sources, key_wrapping
+from speke_keyprovider.apigw_event import rest_proxy_event
 from speke_keyprovider.client.request_builder import BuiltRequest, build_request
 from speke_keyprovider.client.response_reader import CpixReadError, read_content_keys
 from speke_keyprovider.key_derivation import derive_cek
@@ -519,46 +520,7 @@ def proxy_event(
     caller_arn: str | None = CALLER_ARN,
 ) -> dict[str, Any]:
     """A REST proxy event as API Gateway sends it: UTF-8 bodies as text, anything else base64."""
-    if isinstance(body, bytes):
-        if base64_body is None:
-            try:
-                body.decode("utf-8")
-                base64_body = False
-            except UnicodeDecodeError:
-                base64_body = True
-        body = base64.b64encode(body).decode("ascii") if base64_body else body.decode("utf-8")
-    headers = dict(SPEKE_HEADERS if headers is None else headers)
-    identity: dict[str, Any] = {"sourceIp": "203.0.113.10"}
-    if caller_arn is not None:
-        identity.update(
-            {
-                "userArn": caller_arn,
-                "caller": "AROAEXAMPLE:MediaPackageSession",
-                "accountId": "111122223333",
-                "accessKey": "ASIAEXAMPLE",
-            }
-        )
-    return {
-        "resource": "/copyProtection",
-        "path": "/copyProtection",
-        "httpMethod": "POST",
-        "headers": headers,
-        "multiValueHeaders": {k: v if isinstance(v, list) else [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "body": body,
-        "isBase64Encoded": bool(base64_body),
-        "requestContext": {
-            "resourcePath": "/copyProtection",
-            "httpMethod": "POST",
-            "path": "/Prod/copyProtection",
-            "stage": "Prod",
-            "requestId": "fuzz",
-            "accountId": "111122223333",
-            "identity": identity,
-        },
-    }
+    return rest_proxy_event(body, headers=headers, base64_body=base64_body, caller_arn=caller_arn)
 
 
 def call(

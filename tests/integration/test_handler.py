@@ -60,6 +60,7 @@ def test_every_preset_pair(video, audio, invoke, delivery_cert_der, delivery_pri
         assert status == 200, (scheme, periods, encrypted, body[:300])
         keys = read_content_keys(body, delivery_private_key if encrypted else None)
         assert keys == {str(k.kid): derive_cek(MASTER_KEY, built.content_id, k.kid) for k in built.keys}
+        assert len(set(keys.values())) == len(built.keys), "every key distinct"
         assert body.count(b"<cpix:ContentKey ") == len(built.keys)
         assert body.count(b"<cpix:DRMSystem ") == len(built.systems)
         assert body.count(b"<cpix:ContentKeyUsageRule ") == len(built.keys)
