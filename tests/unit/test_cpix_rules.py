@@ -185,3 +185,15 @@ def test_unservable_child_refused_before_any_key_is_derived():
     body = d.document(systems=d.drm_systems(systems=(clearkey,)))  # asks ClearKey for HLS signalling
     with pytest.raises(SpekeError, match=f"DRMSystem {clearkey} does not support HLSSignalingData"):
         KeyExchange(Settings(), Exploding()).answer(body)
+
+
+def test_hls_with_cbc1_refused_before_any_key_is_derived():
+    class Exploding:
+        name = "exploding"
+
+        def content_keys(self, content_id, kids):
+            raise AssertionError("a key was derived for a request that is refused")
+
+    body = d.document(keys=d.content_keys(scheme="cbc1"))  # Widevine HLS signalling has no METHOD for cbc1
+    with pytest.raises(SpekeError, match=f"non compatible with DRMSystem {d.WIDEVINE}"):
+        KeyExchange(Settings(), Exploding()).answer(body)

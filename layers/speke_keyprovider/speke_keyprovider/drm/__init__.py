@@ -26,6 +26,7 @@ from types import ModuleType
 from ..errors import UnsupportedDrmSystem
 from . import aes128, clearkey, fairplay, playready, widevine
 from .base import Child, KeySignalContext, child_unsupported, scheme_incompatible
+from .hls import HLS_CHILDREN, sample_aes_method
 
 __all__ = ["SYSTEMS", "Child", "DrmSystem", "KeySignalContext", "check_system", "signal"]
 
@@ -67,6 +68,8 @@ def check_system(system_id: str, scheme: str, children: Sequence[Child] = ()) ->
     for child in children:
         if child not in system.children:
             raise child_unsupported(system_id, child)
+        if child in HLS_CHILDREN and system.system_id != aes128.SYSTEM_ID:
+            sample_aes_method(system_id, scheme)  # HLS has no METHOD for cbc1/cens: refuse before any key
 
 
 def signal(ctx: KeySignalContext, children: Sequence[Child]) -> dict[Child, str]:
