@@ -10,7 +10,6 @@ stay clean.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import platform
@@ -18,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,6 +122,8 @@ def secrets_manager_env(endpoint: str) -> dict[str, str]:
 
 def rest_event(body: bytes, *, base64_body: bool = False) -> dict[str, Any]:
     """An API Gateway REST proxy event as MediaPackage's signed POST arrives (the shape of events/*.json)."""
+    from speke_keyprovider.apigw_event import rest_proxy_event
+
     headers = {
         "Content-Type": "application/xml",
         "X-Speke-Version": "2.0",
@@ -135,39 +135,23 @@ def rest_event(body: bytes, *, base64_body: bool = False) -> dict[str, Any]:
         "SignedHeaders=content-type;host;x-amz-date;x-speke-version, Signature=0",
         "X-Amz-Security-Token": "token",
     }
-    identity = {
-        "userArn": CALLER_ARN,
-        "caller": "AROAEXAMPLE:MediaPackageSession",
-        "accountId": "111122223333",
-        "accessKey": "ASIAEXAMPLE",
-        "sourceIp": "203.0.113.10",
-        "userAgent": "MediaPackage",
-    }
-    text = base64.b64encode(body).decode() if base64_body else body.decode("utf-8")
-    return {
-        "resource": "/copyProtection",
-        "path": "/copyProtection",
-        "httpMethod": "POST",
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "body": text,
-        "isBase64Encoded": base64_body,
-        "requestContext": {
-            "resourceId": "abc123",
-            "resourcePath": "/copyProtection",
-            "httpMethod": "POST",
-            "path": "/Prod/copyProtection",
-            "stage": "Prod",
-            "requestId": str(uuid.uuid4()),
-            "accountId": "111122223333",
-            "protocol": "HTTP/1.1",
-            "identity": identity,
-        },
-    }
+    return rest_proxy_event(body, headers=headers, base64_body=base64_body, caller_arn=CALLER_ARN,
+                            access_key="ASIAEXAMPLE")
+
+
+def scenario_request(sc: Scenario, content_id: str) -> Any:
+    """The MediaPackage-style request of one benchmark scenario (Widevine + PlayReady + FairPlay, cbcs)."""
+    from speke_keyprovider.client.request_builder import build_request
+
+    return build_request(
+        content_id=content_id,
+        video_preset=sc.video_preset,
+        audio_preset=sc.audio_preset,
+        drm_systems=list(DRM_SYSTEMS),
+        scheme="cbcs",
+        periods=sc.periods,
+        certificate_der=CERT_DER.read_bytes() if sc.encrypted else None,
+    )
 
 
 class LambdaContext:

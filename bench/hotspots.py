@@ -42,20 +42,9 @@ def main() -> None:
     for name, value in common.file_home_env(key_file).items():
         os.environ[name] = value
 
-    from speke_keyprovider.client.request_builder import build_request
-
-    cert = common.CERT_DER.read_bytes()
     pool = []
     for i in range(16):
-        built = build_request(
-            content_id=f"profile-{i}",
-            video_preset=sc.video_preset,
-            audio_preset=sc.audio_preset,
-            drm_systems=list(common.DRM_SYSTEMS),
-            scheme="cbcs",
-            periods=sc.periods,
-            certificate_der=cert if sc.encrypted else None,
-        )
+        built = common.scenario_request(sc, f"profile-{i}")
         pool.append((common.rest_event(built.xml), built.xml))
     sys.path.insert(0, str(common.HANDLER_DIR))
     app = importlib.import_module("app")

@@ -56,22 +56,11 @@ def main() -> None:
     args = parser.parse_args()
     scale = 5 if args.quick else 1
 
-    from speke_keyprovider.client.request_builder import build_request
-
-    cert = common.CERT_DER.read_bytes()
     pools: dict[str, list[tuple[Any, dict[str, Any], bytes]]] = {}
     for sc in common.scenarios():
         pools[sc.name] = []
         for i in range(POOL):
-            built = build_request(
-                content_id=f"bench-channel-{sc.name}-{i}",
-                video_preset=sc.video_preset,
-                audio_preset=sc.audio_preset,
-                drm_systems=list(common.DRM_SYSTEMS),
-                scheme="cbcs",
-                periods=sc.periods,
-                certificate_der=cert if sc.encrypted else None,
-            )
+            built = common.scenario_request(sc, f"bench-channel-{sc.name}-{i}")
             assert len(built.keys) == sc.keys
             pools[sc.name].append((built, common.rest_event(built.xml), built.xml))
 
