@@ -33,7 +33,7 @@ $(STAMP): requirements/runtime.txt requirements/dev.txt pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m speke_keyprovider.local_server --port $(PORT)
+	$(PY) -m speke_keyprovider_tools.local_server --port $(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest

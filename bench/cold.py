@@ -12,7 +12,6 @@ directory on ``sys.path``). The child prints one JSON line with its own timings:
     peak_rss_mb      peak RSS of the child at the end
 """
 
-
 import os
 import resource
 import sys

@@ -8,7 +8,6 @@ Both are copied and compiled to .pyc as the layer build does; file key home; eac
 tree, one fresh ``import app`` and one fresh import + first encrypted 2-key answer (``bench/cold.py``).
 """
 
-
 from __future__ import annotations
 
 import argparse
@@ -52,10 +51,21 @@ def main() -> None:
         for _ in range(args.runs):
             for label, env in envs.items():
                 for mode, event in (("import", "clear-2"), ("first_encrypted", "encrypted-2")):
-                    argv = [sys.executable, script, "--child", "import" if mode == "import" else "first",
-                            str(events[event])]
-                    out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True,  # noqa: S603
-                                         timeout=120)
+                    argv = [
+                        sys.executable,
+                        script,
+                        "--child",
+                        "import" if mode == "import" else "first",
+                        str(events[event]),
+                    ]
+                    out = subprocess.run(  # noqa: S603 - this interpreter on our own script, fixed arguments
+                        argv,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                        timeout=120,
+                    )
                     samples[label][mode].append(json.loads(out.stdout.strip().splitlines()[-1])["total_ms"])
     print(f"median (min) of {args.runs} interleaved fresh processes, ms")
     for label, modes in samples.items():

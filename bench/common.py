@@ -28,7 +28,7 @@ HANDLER_DIR = SOURCE / "functions" / "key_provider"
 LAYER_DIR = SOURCE / "layers" / "speke_keyprovider"
 CERT_DER = REPO / "tests" / "fixtures" / "certs" / "delivery.cert.der"
 CERT_KEY_PEM = REPO / "tests" / "fixtures" / "certs" / "delivery.key.pem"
-CPIX_XSD = REPO.parent / "shared" / "cpix-xsd" / "cpix.xsd"
+CPIX_XSD = REPO / "tests" / "fixtures" / "cpix-xsd" / "cpix.xsd"
 RESULTS_DIR = REPO / "bench-results"
 
 # The contract's test-vector master key (section 5): any 32+ character secret gives the same costs.
@@ -114,15 +114,13 @@ def file_home_env(key_file: Path) -> dict[str, str]:
 
 def secrets_manager_env(endpoint: str) -> dict[str, str]:
     env = base_env()
-    env.update(
-        {"KEY_SOURCE": "secretsmanager", "MASTER_KEY_SECRET_ID": SECRET_NAME, "AWS_ENDPOINT_URL": endpoint}
-    )
+    env.update({"KEY_SOURCE": "secretsmanager", "MASTER_KEY_SECRET_ID": SECRET_NAME, "AWS_ENDPOINT_URL": endpoint})
     return env
 
 
 def rest_event(body: bytes, *, base64_body: bool = False) -> dict[str, Any]:
     """An API Gateway REST proxy event as MediaPackage's signed POST arrives (the shape of events/*.json)."""
-    from speke_keyprovider.apigw_event import rest_proxy_event
+    from speke_keyprovider_tools.apigw_event import rest_proxy_event
 
     headers = {
         "Content-Type": "application/xml",
@@ -135,13 +133,14 @@ def rest_event(body: bytes, *, base64_body: bool = False) -> dict[str, Any]:
         "SignedHeaders=content-type;host;x-amz-date;x-speke-version, Signature=0",
         "X-Amz-Security-Token": "token",
     }
-    return rest_proxy_event(body, headers=headers, base64_body=base64_body, caller_arn=CALLER_ARN,
-                            access_key="ASIAEXAMPLE")
+    return rest_proxy_event(
+        body, headers=headers, base64_body=base64_body, caller_arn=CALLER_ARN, access_key="ASIAEXAMPLE"
+    )
 
 
 def scenario_request(sc: Scenario, content_id: str) -> Any:
     """The MediaPackage-style request of one benchmark scenario (Widevine + PlayReady + FairPlay, cbcs)."""
-    from speke_keyprovider.client.request_builder import build_request
+    from speke_keyprovider_tools.client.request_builder import build_request
 
     return build_request(
         content_id=content_id,

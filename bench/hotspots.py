@@ -8,7 +8,6 @@ encrypted-2). File key home (the warm path is the same as Secrets Manager's once
 times over, so read the shares, not the absolute times; ``bench/run.py`` gives the real figures.
 """
 
-
 from __future__ import annotations
 
 import argparse
@@ -26,9 +25,7 @@ import common
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument(
-        "scenario", nargs="?", default="encrypted-2", choices=[sc.name for sc in common.scenarios()]
-    )
+    parser.add_argument("scenario", nargs="?", default="encrypted-2", choices=[sc.name for sc in common.scenarios()])
     parser.add_argument("--target", choices=("handler", "library"), default="library")
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--sort", choices=("tottime", "cumtime"), default="tottime")

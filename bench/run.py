@@ -49,9 +49,7 @@ TARGETS = {  # name: (what, limit, unit) -- medians on the 2-core reference mach
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer rounds and 5 cold runs (a smoke test)")
     parser.add_argument("--cold-runs", type=int, default=15, help="fresh processes per cold-start variant")
     parser.add_argument("--skip-warm", action="store_true")
@@ -110,10 +108,7 @@ def main() -> int:
     common.write_json(out_dir / f"bench-{stamp}.json", results)
     if not args.source:
         common.write_json(out_dir / "latest.json", results)
-    print(
-        f"\nwrote {out_dir / f'bench-{stamp}.json'}"
-        + ("" if args.source else f" and {out_dir / 'latest.json'}")
-    )
+    print(f"\nwrote {out_dir / f'bench-{stamp}.json'}" + ("" if args.source else f" and {out_dir / 'latest.json'}"))
     if args.publish:
         common.write_json(common.REPO / "docs" / "bench-results.json", results)
         print(f"wrote {common.REPO / 'docs' / 'bench-results.json'}")
@@ -127,16 +122,14 @@ def main() -> int:
 
 def run_warm(tmp: Path, moto: common.MotoServer, *, quick: bool) -> dict[str, Any]:
     out = tmp / "warm.json"
-    command = [sys.executable, str(Path(__file__).with_name("warm.py")), str(out)] + (
-        ["--quick"] if quick else []
-    )
+    command = [sys.executable, str(Path(__file__).with_name("warm.py")), str(out)] + (["--quick"] if quick else [])
     print("warm: lambda_handler and KeyExchange.answer over 6 scenarios ...", flush=True)
     subprocess.run(command, env=common.secrets_manager_env(moto.endpoint), check=True, timeout=900)
     return json.loads(out.read_text())
 
 
 def _events(tmp: Path) -> dict[str, Path]:
-    from speke_keyprovider.client.request_builder import build_request
+    from speke_keyprovider_tools.client.request_builder import build_request
 
     cert = common.CERT_DER.read_bytes()
     paths = {}
@@ -294,8 +287,7 @@ def _import_profile(script: str, variant: tuple[list[str], dict[str, str]]) -> d
     total = sum(per_package.values())
     top = sorted(per_package.items(), key=lambda kv: -kv[1])[:15]
     return {
-        "note": "one run with -X importtime (which itself slows imports); self time summed per top-level "
-        "package, ms",
+        "note": "one run with -X importtime (which itself slows imports); self time summed per top-level package, ms",
         "total_ms": round(total / 1000, 1),
         "by_package_ms": {name: round(us / 1000, 1) for name, us in top},
     }

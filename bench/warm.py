@@ -11,7 +11,6 @@ write are timed, as they are paid on Lambda.
     python bench/warm.py OUT.json [--quick]
 """
 
-
 from __future__ import annotations
 
 import argparse
@@ -100,15 +99,9 @@ def main() -> None:
         "handler": lambda item: app.lambda_handler(item[1], context),
         "library": lambda item: exchange.answer(item[2]),
     }
-    samples: dict[str, dict[str, list[int]]] = {
-        t: {sc.name: [] for sc in common.scenarios()} for t in targets
-    }
-    cpu_samples: dict[str, dict[str, list[int]]] = {
-        t: {sc.name: [] for sc in common.scenarios()} for t in targets
-    }
-    block_medians: dict[str, dict[str, list[float]]] = {
-        t: {sc.name: [] for sc in common.scenarios()} for t in targets
-    }
+    samples: dict[str, dict[str, list[int]]] = {t: {sc.name: [] for sc in common.scenarios()} for t in targets}
+    cpu_samples: dict[str, dict[str, list[int]]] = {t: {sc.name: [] for sc in common.scenarios()} for t in targets}
+    block_medians: dict[str, dict[str, list[float]]] = {t: {sc.name: [] for sc in common.scenarios()} for t in targets}
     perf = time.perf_counter_ns
     cpu = time.thread_time_ns  # CPU time of this thread: what other processes on the machine cannot inflate
     calibration: list[float] = []
@@ -213,16 +206,14 @@ def _calibrate() -> float:
     return best * 1000
 
 
-def _verify(
-    app: Any, context: Any, pools: dict[str, list[tuple[Any, dict[str, Any], bytes]]]
-) -> dict[str, Any]:
+def _verify(app: Any, context: Any, pools: dict[str, list[tuple[Any, dict[str, Any], bytes]]]) -> dict[str, Any]:
     """Every scenario's answer passes the client conformance checker (MACs, decryption, KDF keys,
     signalling) and the CPIX XSD; the keys equal the contract's KDF of the master key."""
     import hashlib
     import hmac
 
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
-    from speke_keyprovider.client.conformance import check_response
+    from speke_keyprovider_tools.client.conformance import check_response
 
     private_key = load_pem_private_key(common.CERT_KEY_PEM.read_bytes(), password=None)
     try:

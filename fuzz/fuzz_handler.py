@@ -145,9 +145,7 @@ def make_seeds(directory: Path) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--seconds", type=int, default=None, help="stop after this long (libFuzzer -max_total_time)"
-    )
+    parser.add_argument("--seconds", type=int, default=None, help="stop after this long (libFuzzer -max_total_time)")
     parser.add_argument("--make-seeds", type=Path, default=None, help="only write the seed corpus there")
     parser.add_argument(
         "--structural",
@@ -181,9 +179,7 @@ def main() -> int:
     # key material after every input; libFuzzer and this harness report on stderr.
     log_buffer = io.StringIO()
     sys.stdout = log_buffer
-    spec = importlib.util.spec_from_file_location(
-        "speke_fuzz_app", REPO / "functions" / "key_provider" / "app.py"
-    )
+    spec = importlib.util.spec_from_file_location("speke_fuzz_app", REPO / "functions" / "key_provider" / "app.py")
     assert spec is not None and spec.loader is not None
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bounded load test of the key provider as ``make run`` serves it, on loopback only.
 
-Starts ``python -m speke_keyprovider.local_server`` as a subprocess on a free 127.0.0.1 port with fixed
+Starts ``python -m speke_keyprovider_tools.local_server`` as a subprocess on a free 127.0.0.1 port with fixed
 SigV4 credentials and a fresh random master key in a temporary file, then runs ``--clients`` concurrent
 clients for ``--duration`` seconds sending a mix of
 
@@ -113,9 +113,7 @@ _SHAPES: list[dict[str, Any]] = [
         scheme="cbcs",
         periods=2,
     ),
-    dict(
-        video_preset="PRESET_VIDEO_8", audio_preset="PRESET_AUDIO_3", drm_systems=["widevine"], scheme="cbcs"
-    ),
+    dict(video_preset="PRESET_VIDEO_8", audio_preset="PRESET_AUDIO_3", drm_systems=["widevine"], scheme="cbcs"),
     dict(
         video_preset="PRESET_VIDEO_2",
         audio_preset="UNENCRYPTED",
@@ -131,17 +129,15 @@ def prepare(
     master: bytes, cert_der: bytes, per_shape: int, rng: random.Random
 ) -> tuple[list[Prepared], list[Prepared]]:
     """Valid requests (clear and encrypted, with their expected keys) and hostile ones."""
-    from speke_keyprovider.client.request_builder import build_request
     from speke_keyprovider.key_derivation import derive_cek
+    from speke_keyprovider_tools.client.request_builder import build_request
 
     valid: list[Prepared] = []
     for n in range(per_shape):
         for s, shape in enumerate(_SHAPES):
             for encrypted in (False, True):
                 content_id = f"load-{s}-{n}-{'enc' if encrypted else 'clear'}"
-                built = build_request(
-                    content_id=content_id, certificate_der=cert_der if encrypted else None, **shape
-                )
+                built = build_request(content_id=content_id, certificate_der=cert_der if encrypted else None, **shape)
                 expected = {str(k.kid): derive_cek(master, content_id, k.kid) for k in built.keys}
                 valid.append(
                     Prepared(
@@ -175,10 +171,7 @@ def prepare(
             "entity-expansion",
             "POST",
             b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
-            + b"".join(
-                b'<!ENTITY %s "%s">' % (bytes([98 + i]), (b"&" + bytes([97 + i]) + b";") * 10)
-                for i in range(8)
-            )
+            + b"".join(b'<!ENTITY %s "%s">' % (bytes([98 + i]), (b"&" + bytes([97 + i]) + b";") * 10) for i in range(8))
             + b"]><l>&i;</l>",
             dict(SPEKE),
             "ok",
@@ -203,26 +196,20 @@ def prepare(
             dict(SPEKE),
             "ok",
         ),
-        Prepared(
-            "no-content-id", "POST", re.sub(rb' contentId="[^"]*"', b"", enc_good, count=1), dict(SPEKE), "ok"
-        ),
+        Prepared("no-content-id", "POST", re.sub(rb' contentId="[^"]*"', b"", enc_good, count=1), dict(SPEKE), "ok"),
         Prepared("get", "GET", b"", {}, "ok"),
     ]
     return valid, hostile
 
 
-def _signed_headers(
-    method: str, port: int, body: bytes, headers: dict[str, str], sign: str
-) -> dict[str, str]:
+def _signed_headers(method: str, port: int, body: bytes, headers: dict[str, str], sign: str) -> dict[str, str]:
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
     if sign == "none":
         return dict(headers)
-    request = AWSRequest(
-        method=method, url=f"http://{HOST}:{port}/copyProtection", data=body, headers=dict(headers)
-    )
+    request = AWSRequest(method=method, url=f"http://{HOST}:{port}/copyProtection", data=body, headers=dict(headers))
     secret = SECRET_KEY if sign == "ok" else SECRET_KEY + "-wrong"
     SigV4Auth(Credentials(ACCESS_KEY, secret), "execute-api", REGION).add_auth(request)
     return {k: str(v) for k, v in request.headers.items()}
@@ -278,7 +265,7 @@ def local_server(master: bytes, workdir: Path, *, log_level: str = "INFO") -> It
                 [
                     sys.executable,
                     "-m",
-                    "speke_keyprovider.local_server",
+                    "speke_keyprovider_tools.local_server",
                     "--host",
                     HOST,
                     "--port",
@@ -359,8 +346,8 @@ def _send(port: int, item: Prepared, timeout: float) -> tuple[int, bytes]:
 
 def _open_keys(body: bytes, private_key: Any) -> tuple[dict[str, bytes], list[bytes]]:
     """The content keys of an answer, plus the document / MAC keys it was wrapped with."""
-    from speke_keyprovider.client._xml import CPIX, children
-    from speke_keyprovider.client.response_reader import (
+    from speke_keyprovider_tools.client._xml import CPIX, children
+    from speke_keyprovider_tools.client.response_reader import (
         content_key_value,
         normalise_kid,
         parse_document,
@@ -527,9 +514,7 @@ def run(
     leaks = leaked(server_output, [master, *expected_keys, *results.delivery_keys])
     valid_lat, hostile_lat = results.latencies["valid"], results.latencies["hostile"]
     total = len(valid_lat) + len(hostile_lat)
-    server_5xx = sum(
-        n for counts in results.statuses.values() for status, n in counts.items() if status >= 500
-    )
+    server_5xx = sum(n for counts in results.statuses.values() for status, n in counts.items() if status >= 500)
     report: dict[str, Any] = {
         "duration_s": round(results.elapsed, 2),
         "clients": clients,
@@ -606,9 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Bounded loopback load test of the local key provider.")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
-    parser.add_argument(
-        "--hostile-share", type=float, default=0.3, help="share of hostile requests (default 0.3)"
-    )
+    parser.add_argument("--hostile-share", type=float, default=0.3, help="share of hostile requests (default 0.3)")
     parser.add_argument("--max-requests", type=int, default=1_000_000, help="stop after this many requests")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")

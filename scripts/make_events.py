@@ -11,8 +11,8 @@ import json
 import uuid
 from pathlib import Path
 
-from speke_keyprovider.apigw_event import rest_proxy_event
-from speke_keyprovider.client.request_builder import build_request
+from speke_keyprovider_tools.apigw_event import rest_proxy_event
+from speke_keyprovider_tools.client.request_builder import build_request
 
 REPO = Path(__file__).resolve().parents[1]
 EVENTS = REPO / "events"
@@ -31,35 +31,78 @@ def write(name: str, body: bytes | str | None, **kwargs) -> None:
 
 def main() -> None:
     EVENTS.mkdir(exist_ok=True)
-    clear = build_request(content_id="channel-1", video_preset="PRESET_VIDEO_1", audio_preset="PRESET_AUDIO_1",
-                          drm_systems=["widevine", "playready"], scheme="cenc", kids=kids(1, 2)).xml
+    clear = build_request(
+        content_id="channel-1",
+        video_preset="PRESET_VIDEO_1",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["widevine", "playready"],
+        scheme="cenc",
+        kids=kids(1, 2),
+    ).xml
     write("ok-clear-widevine-playready-cenc.json", clear)
-    encrypted = build_request(content_id="channel-1", video_preset="PRESET_VIDEO_2", audio_preset="PRESET_AUDIO_1",
-                              drm_systems=["widevine", "playready", "fairplay"], scheme="cbcs",
-                              certificate_der=CERT, kids=kids(2, 3)).xml
+    encrypted = build_request(
+        content_id="channel-1",
+        video_preset="PRESET_VIDEO_2",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["widevine", "playready", "fairplay"],
+        scheme="cbcs",
+        certificate_der=CERT,
+        kids=kids(2, 3),
+    ).xml
     write("ok-encrypted-widevine-playready-fairplay-cbcs.json", encrypted)
-    rotation = build_request(content_id="live-sports-7", video_preset="PRESET_VIDEO_5",
-                             audio_preset="PRESET_AUDIO_3", drm_systems=["widevine", "playready", "fairplay"],
-                             scheme="cbcs", periods=3, certificate_der=CERT, kids=kids(3, 24)).xml
+    rotation = build_request(
+        content_id="live-sports-7",
+        video_preset="PRESET_VIDEO_5",
+        audio_preset="PRESET_AUDIO_3",
+        drm_systems=["widevine", "playready", "fairplay"],
+        scheme="cbcs",
+        periods=3,
+        certificate_der=CERT,
+        kids=kids(3, 24),
+    ).xml
     write("ok-key-rotation-3-periods-encrypted.json", rotation)
-    shared = build_request(content_id="channel-2", video_preset="SHARED", audio_preset="SHARED",
-                           drm_systems=["clearkey"], scheme="cenc", kids=kids(4, 1)).xml
+    shared = build_request(
+        content_id="channel-2",
+        video_preset="SHARED",
+        audio_preset="SHARED",
+        drm_systems=["clearkey"],
+        scheme="cenc",
+        kids=kids(4, 1),
+    ).xml
     write("ok-shared-clearkey-cenc.json", shared)
-    aes = build_request(content_id="channel-3", video_preset="PRESET_VIDEO_1", audio_preset="UNENCRYPTED",
-                        drm_systems=["aes128"], scheme="cbcs", kids=kids(5, 1)).xml
+    aes = build_request(
+        content_id="channel-3",
+        video_preset="PRESET_VIDEO_1",
+        audio_preset="UNENCRYPTED",
+        drm_systems=["aes128"],
+        scheme="cbcs",
+        kids=kids(5, 1),
+    ).xml
     write("ok-hls-aes128.json", aes, base64_body=True)
 
     write("bad-403-no-iam-identity.json", clear, caller_arn=None)
-    write("bad-422-speke-version-1.0.json", clear,
-          headers={"Content-Type": "application/xml", "X-Speke-Version": "1.0"})
+    write(
+        "bad-422-speke-version-1.0.json", clear, headers={"Content-Type": "application/xml", "X-Speke-Version": "1.0"}
+    )
     write("bad-422-cpix-version-2.2.json", clear.replace(b'version="2.3"', b'version="2.2"'))
-    fairplay = build_request(content_id="channel-1", video_preset="PRESET_VIDEO_1", audio_preset="PRESET_AUDIO_1",
-                             drm_systems=["fairplay"], scheme="cbcs", kids=kids(6, 2)).xml
+    fairplay = build_request(
+        content_id="channel-1",
+        video_preset="PRESET_VIDEO_1",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["fairplay"],
+        scheme="cbcs",
+        kids=kids(6, 2),
+    ).xml
     write("bad-422-fairplay-with-cenc.json", fairplay.replace(b'"cbcs"', b'"cenc"'))
-    write("bad-422-xxe.json", b'<?xml version="1.0"?><!DOCTYPE CPIX [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-          b'<CPIX xmlns="urn:dashif:org:cpix" contentId="a" version="2.3">&x;</CPIX>')
-    write("bad-422-speke-v1-namespace.json", b'<cpix:CPIX xmlns:cpix="urn:aws:amazon:com:speke" contentId="a" '
-          b'version="2.3"/>')
+    write(
+        "bad-422-xxe.json",
+        b'<?xml version="1.0"?><!DOCTYPE CPIX [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<CPIX xmlns="urn:dashif:org:cpix" contentId="a" version="2.3">&x;</CPIX>',
+    )
+    write(
+        "bad-422-speke-v1-namespace.json",
+        b'<cpix:CPIX xmlns:cpix="urn:aws:amazon:com:speke" contentId="a" version="2.3"/>',
+    )
     write("bad-413-oversize.json", b"<CPIX>" + b" " * (1024 * 1024) + b"</CPIX>")
 
 

@@ -93,6 +93,8 @@ detect() {
 run_ruff() {
   section "ruff check (pyproject.toml)"
   "$BIN/ruff" check . || failed+=(ruff)
+  section "ruff format --check (one code style)"
+  "$BIN/ruff" format --check . || failed+=(ruff-format)
 }
 
 run_mypy() {

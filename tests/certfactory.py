@@ -26,15 +26,21 @@ def make_cert(*, key: str = "rsa2048", days_from: int = -1, days_to: int = 365, 
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "www.test.example")])
     now = dt.datetime.now(dt.UTC)
     algorithm = {"sha512": hashes.SHA512(), "sha256": hashes.SHA256(), "sha1": hashes.SHA1()}[digest]
-    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(now + dt.timedelta(days=days_from))
-               .not_valid_after(now + dt.timedelta(days=days_to)))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + dt.timedelta(days=days_from))
+        .not_valid_after(now + dt.timedelta(days=days_to))
+    )
     if digest == "sha1":
         # cryptography refuses to sign with SHA-1 for new certs in recent versions; fall back to the DASH-IF one.
         from tests.conftest import DASHIF
 
         return x509.load_der_x509_certificate((DASHIF / "WeakCert_Sha1.cer").read_bytes()).public_bytes(
-            serialization.Encoding.DER), None
+            serialization.Encoding.DER
+        ), None
     cert = builder.sign(private, algorithm)
     return cert.public_bytes(serialization.Encoding.DER), private

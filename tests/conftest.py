@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from speke_keyprovider.apigw_event import DEFAULT_CALLER_ARN, rest_proxy_event
+from speke_keyprovider_tools.apigw_event import DEFAULT_CALLER_ARN, rest_proxy_event
 
 pytest_plugins = ["tests.leakcheck"]  # no key material in any log line of the whole session
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-DASHIF = SHARED / "test-vectors" / "dashif"
-CPIX_XSD = SHARED / "cpix-xsd" / "cpix.xsd"
-CERTS = REPO / "tests" / "fixtures" / "certs"
+FIXTURES = REPO / "tests" / "fixtures"
+DASHIF = FIXTURES / "dashif"  # DASH-IF CPIX test vectors (MIT, see its LICENSE)
+CPIX_XSD = FIXTURES / "cpix-xsd" / "cpix.xsd"  # CPIX 2.3.1 and the schemas it imports (see NOTICE)
+CERTS = FIXTURES / "certs"
 EVENTS = REPO / "events"
 HANDLER_PATH = REPO / "functions" / "key_provider" / "app.py"
 
@@ -63,11 +63,19 @@ def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext(aws_request_id=str(uuid.uuid4()))
 
 
-def rest_event(body: bytes | str | None, *, headers: dict[str, str] | None = None, base64_body: bool = False,
-               caller_arn: str | None = CALLER_ARN, method: str = "POST", path: str = "/copyProtection") -> dict[str, Any]:
+def rest_event(
+    body: bytes | str | None,
+    *,
+    headers: dict[str, str] | None = None,
+    base64_body: bool = False,
+    caller_arn: str | None = CALLER_ARN,
+    method: str = "POST",
+    path: str = "/copyProtection",
+) -> dict[str, Any]:
     """An API Gateway REST proxy event for an IAM-authorised call (``caller_arn=None``: no identity)."""
-    return rest_proxy_event(body, headers=headers, base64_body=base64_body, caller_arn=caller_arn,
-                            method=method, path=path)
+    return rest_proxy_event(
+        body, headers=headers, base64_body=base64_body, caller_arn=caller_arn, method=method, path=path
+    )
 
 
 @pytest.fixture
@@ -83,10 +91,32 @@ def master_key_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def clean_env(monkeypatch):
+    """No key-home or trust settings from the caller's environment (CLI tests)."""
+    for name in (
+        "KEY_SOURCE",
+        "MASTER_KEY_FILE",
+        "MASTER_KEY_SECRET_ID",
+        "KMS_HMAC_KEY_ID",
+        "TRUSTED_CERT_SHA256",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
 def handler_env(monkeypatch: pytest.MonkeyPatch, master_key_file: Path) -> pytest.MonkeyPatch:
     """Environment of a function on the file key home; tests add or override settings."""
-    for name in ("KEY_SOURCE", "MASTER_KEY_SECRET_ID", "KMS_HMAC_KEY_ID", "TRUSTED_CERT_SHA256",
-                 "REQUIRE_ENCRYPTED_KEYS", "ALLOWED_CALLER_ARNS", "RANDOM_EXPLICIT_IV", "XRAY_TRACING"):
+    for name in (
+        "KEY_SOURCE",
+        "MASTER_KEY_SECRET_ID",
+        "KMS_HMAC_KEY_ID",
+        "TRUSTED_CERT_SHA256",
+        "REQUIRE_ENCRYPTED_KEYS",
+        "ALLOWED_CALLER_ARNS",
+        "RANDOM_EXPLICIT_IV",
+        "XRAY_TRACING",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KEY_SOURCE", "file")
     monkeypatch.setenv("MASTER_KEY_FILE", str(master_key_file))
@@ -143,3 +173,17 @@ def _clean_runtime():
 
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
+
+
+# Test tiers come from the directory a test lives in: tests/<tier>/test_*.py is marked <tier>.
+TIERS = ("unit", "integration", "http", "infra", "e2e", "fuzz", "browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_root = Path(__file__).resolve().parent
+    for item in items:
+        parts = Path(str(item.path)).resolve().relative_to(tests_root).parts
+        tier = parts[0] if len(parts) > 1 else None
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in tests/<tier>/ with a tier of {', '.join(TIERS)}")
+        item.add_marker(getattr(pytest.mark, tier))

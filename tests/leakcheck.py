@@ -66,15 +66,11 @@ _state = _State()
 
 
 def _patch(owner: Any, name: str, replacement: Any) -> None:
-    _state.patches.append(
-        (owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
-    )
+    _state.patches.append((owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)))
     setattr(owner, name, replacement)
 
 
-def _wrap_everywhere(
-    original: Callable[..., Any], make: Callable[[Callable[..., Any]], Callable[..., Any]]
-) -> None:
+def _wrap_everywhere(original: Callable[..., Any], make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
     """Replace ``original`` in every loaded ``speke_keyprovider`` module that holds it by name."""
     wrapped = make(original)
     for module_name, module in list(sys.modules.items()):
@@ -267,9 +263,7 @@ def scan(texts: list[tuple[str, str, str]], secrets: dict[bytes, str]) -> list[s
                         continue
         for raw in raws:
             if not raw.isascii():
-                _windows(
-                    raw.encode("latin-1", "ignore"), by_length, lambda s: hit(s, "raw bytes", test, source)
-                )
+                _windows(raw.encode("latin-1", "ignore"), by_length, lambda s: hit(s, "raw bytes", test, source))
     return [
         f"{secrets[secret]} #{index[secret]} ({len(secret)} bytes) as {form} in {test} ({source})"
         for (secret, form, test), source in sorted(found.items(), key=lambda item: (item[0][2], item[0][1]))
@@ -339,9 +333,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     kinds: dict[str, int] = {}
     for kind in _state.secrets.values():
         kinds[kind] = kinds.get(kind, 0) + 1
-    summary = (
-        ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(kinds.items())) or "no secrets"
-    )
+    summary = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(kinds.items())) or "no secrets"
     if _state.findings:
         terminalreporter.section("key material in log output", sep="=", red=True, bold=True)
         for finding in _state.findings[:50]:
@@ -349,6 +341,4 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         if len(_state.findings) > 50:
             terminalreporter.line(f"... and {len(_state.findings) - 50} more", red=True)
     else:
-        terminalreporter.write_line(
-            f"leakcheck: {summary} looked for in {len(_state.texts)} log texts: none found"
-        )
+        terminalreporter.write_line(f"leakcheck: {summary} looked for in {len(_state.texts)} log texts: none found")

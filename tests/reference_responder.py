@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from speke_keyprovider.client._xml import (
+from speke_keyprovider_tools.client._xml import (
     ALG_AES256_CBC,
     ALG_HMAC_SHA512,
     ALG_RSA_OAEP_MGF1P,
@@ -43,7 +43,7 @@ from speke_keyprovider.client._xml import (
     q,
     text,
 )
-from speke_keyprovider.client.request_builder import AES128, CHILDREN, CLEARKEY, FAIRPLAY, PLAYREADY, WIDEVINE
+from speke_keyprovider_tools.client.request_builder import AES128, CHILDREN, CLEARKEY, FAIRPLAY, PLAYREADY, WIDEVINE
 
 PLAYREADY_NS = "http://schemas.microsoft.com/DRM/2007/03/PlayReadyHeader"
 USER_AGENT = "speke-reference-responder/1"
@@ -114,19 +114,14 @@ def playready_pro(kid: uuid.UUID, scheme: str, la_url: str | None = None) -> byt
     return struct.pack("<IH", 6 + len(record), 1) + record
 
 
-def _hls(
-    system_id: str, kid: uuid.UUID, scheme: str, content_id: str, pssh: bytes | None, pro: bytes | None
-) -> str:
+def _hls(system_id: str, kid: uuid.UUID, scheme: str, content_id: str, pssh: bytes | None, pro: bytes | None) -> str:
     method = "SAMPLE-AES" if scheme == "cbcs" else "SAMPLE-AES-CTR"
     if system_id == WIDEVINE:
         uri = "data:text/plain;base64," + base64.b64encode(pssh or b"").decode()
         return f'#EXT-X-KEY:METHOD={method},URI="{uri}",KEYFORMAT="urn:uuid:{WIDEVINE}",KEYFORMATVERSIONS="1"'
     if system_id == PLAYREADY:
         uri = "data:text/plain;charset=UTF-16;base64," + base64.b64encode(pro or b"").decode()
-        return (
-            f'#EXT-X-KEY:METHOD={method},KEYFORMAT="com.microsoft.playready",KEYFORMATVERSIONS="1",'
-            f'URI="{uri}"'
-        )
+        return f'#EXT-X-KEY:METHOD={method},KEYFORMAT="com.microsoft.playready",KEYFORMATVERSIONS="1",URI="{uri}"'
     if system_id == FAIRPLAY:
         return (
             f'#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://{content_id}/{kid}",'
@@ -154,9 +149,7 @@ def signal(system_id: str, kid: uuid.UUID, scheme: str, content_id: str) -> dict
         out["ContentProtectionData"] = (
             _cenc_pssh(pssh)
             + (
-                '<mspr:pro xmlns:mspr="urn:microsoft:playready">'
-                + base64.b64encode(pro).decode()
-                + "</mspr:pro>"
+                '<mspr:pro xmlns:mspr="urn:microsoft:playready">' + base64.b64encode(pro).decode() + "</mspr:pro>"
             ).encode()
         )
         out["SmoothStreamingProtectionHeaderData"] = pro
@@ -174,9 +167,7 @@ def signal(system_id: str, kid: uuid.UUID, scheme: str, content_id: str) -> dict
 
 
 def _cenc_pssh(pssh: bytes) -> bytes:
-    return (
-        '<cenc:pssh xmlns:cenc="urn:mpeg:cenc:2013">' + base64.b64encode(pssh).decode() + "</cenc:pssh>"
-    ).encode()
+    return ('<cenc:pssh xmlns:cenc="urn:mpeg:cenc:2013">' + base64.b64encode(pssh).decode() + "</cenc:pssh>").encode()
 
 
 # --- content key encryption (the provider's side of contract section 3) ------------------------------
@@ -289,9 +280,7 @@ class ReferenceResponder:
             self.keys_served[str(kid)] = cek
             attrs = dict(ck.attrib)
             if n == 0 and fault == "changed_scheme":
-                attrs["commonEncryptionScheme"] = (
-                    "cenc" if attrs.get("commonEncryptionScheme") == "cbcs" else "cbcs"
-                )
+                attrs["commonEncryptionScheme"] = "cenc" if attrs.get("commonEncryptionScheme") == "cbcs" else "cbcs"
             if n == 0 and fault == "changed_kid":
                 attrs["kid"] = str(uuid.uuid4())
             w.open("cpix:ContentKey", attrs)
@@ -324,9 +313,7 @@ class ReferenceResponder:
             system_id = system.get("systemId", "").lower()
             signalled = signal(system_id, kid, schemes.get(str(kid), "cbcs"), content_id)
             if n == 0 and fault == "wrong_pssh_kid" and "PSSH" in signalled:
-                signalled["PSSH"] = signal(
-                    system_id, uuid.uuid4(), schemes.get(str(kid), "cbcs"), content_id
-                )["PSSH"]
+                signalled["PSSH"] = signal(system_id, uuid.uuid4(), schemes.get(str(kid), "cbcs"), content_id)["PSSH"]
             w.open("cpix:DRMSystem", dict(system.attrib))
             requested = list(system)
             if n == 0 and fault == "added_child":
@@ -358,11 +345,7 @@ class ReferenceResponder:
                     value = base64.b64encode(line.encode()).decode()
                 if name == "HLSSignalingData:master" and fault == "master_differs" and not first_child_done:
                     first_child_done = True
-                    line = (
-                        base64.b64decode(value)
-                        .decode()
-                        .replace('KEYFORMATVERSIONS="1"', 'KEYFORMATVERSIONS="2"')
-                    )
+                    line = base64.b64decode(value).decode().replace('KEYFORMATVERSIONS="1"', 'KEYFORMATVERSIONS="2"')
                     value = base64.b64encode(line.encode()).decode()
                 w.leaf(f"cpix:{item.tag.rsplit('}', 1)[-1]}", value, dict(item.attrib))
             w.close("cpix:DRMSystem")

@@ -39,12 +39,22 @@ def copy_protection() -> Response:
     metrics.add_metric(name="KeysIssued", unit=MetricUnit.Count, value=result.key_count)
     if result.encrypted:
         metrics.add_metric(name="EncryptedResponses", unit=MetricUnit.Count, value=1)
-    logger.info("key request answered", extra={
-        "outcome": "ok", "status": 200, "content_id": result.content_id, "kids": list(result.kids),
-        "key_count": result.key_count, "encrypted": result.encrypted, "scheme": result.scheme,
-        "drm_systems": list(result.drm_systems), "periods": result.periods,
-        "certificate_sha256": list(result.certificate_sha256),
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3)})
+    logger.info(
+        "key request answered",
+        extra={
+            "outcome": "ok",
+            "status": 200,
+            "content_id": result.content_id,
+            "kids": list(result.kids),
+            "key_count": result.key_count,
+            "encrypted": result.encrypted,
+            "scheme": result.scheme,
+            "drm_systems": list(result.drm_systems),
+            "periods": result.periods,
+            "certificate_sha256": list(result.certificate_sha256),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        },
+    )
     return Response(status_code=200, body=result.body.decode("utf-8"), headers=speke_http.success_headers())
 
 
@@ -54,18 +64,22 @@ def refuse(error: SpekeError) -> Response:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=f"Rejected.{error.reason}", unit=MetricUnit.Count, value=1)
     log = logger.warning if error.status >= 500 else logger.info
-    log("key request refused", extra={"outcome": "refused", "status": error.status, "reason": error.reason,
-                                      "error": error.public_message})
-    return Response(status_code=error.status, body=error.public_message,
-                    headers=speke_http.error_headers(retry_after))
+    log(
+        "key request refused",
+        extra={"outcome": "refused", "status": error.status, "reason": error.reason, "error": error.public_message},
+    )
+    return Response(status_code=error.status, body=error.public_message, headers=speke_http.error_headers(retry_after))
 
 
 @app.not_found
 def not_found(error: Exception) -> Response:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="Rejected.not_found", unit=MetricUnit.Count, value=1)
-    return Response(status_code=404, body="Not found: the key provider answers POST /copyProtection only",
-                    headers=speke_http.error_headers())
+    return Response(
+        status_code=404,
+        body="Not found: the key provider answers POST /copyProtection only",
+        headers=speke_http.error_headers(),
+    )
 
 
 @app.exception_handler(ConfigurationError)
@@ -81,9 +95,10 @@ def unexpected(error: Exception) -> Response:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="Rejected.internal", unit=MetricUnit.Count, value=1)
     # Type and location only: no exception text or locals, in case a library put data in a message.
-    logger.error("unexpected failure", extra={"outcome": "error", "status": 500,
-                                              "error_type": type(error).__name__,
-                                              "where": _where(error)})
+    logger.error(
+        "unexpected failure",
+        extra={"outcome": "error", "status": 500, "error_type": type(error).__name__, "where": _where(error)},
+    )
     return Response(status_code=500, body="Internal error", headers=speke_http.error_headers())
 
 

@@ -34,10 +34,10 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from defusedxml.ElementTree import fromstring as defused_fromstring
 from hypothesis import HealthCheck, settings
 from speke_keyprovider import key_sources, key_wrapping
-from speke_keyprovider.apigw_event import rest_proxy_event
-from speke_keyprovider.client.request_builder import BuiltRequest, build_request
-from speke_keyprovider.client.response_reader import CpixReadError, read_content_keys
 from speke_keyprovider.key_derivation import derive_cek
+from speke_keyprovider_tools.apigw_event import rest_proxy_event
+from speke_keyprovider_tools.client.request_builder import BuiltRequest, build_request
+from speke_keyprovider_tools.client.response_reader import CpixReadError, read_content_keys
 
 REPO = Path(__file__).resolve().parents[2]
 CERTS = REPO / "tests" / "fixtures" / "certs"
@@ -148,9 +148,7 @@ def _deterministic(built: BuiltRequest, name: str) -> BuiltRequest:
         xml = xml.replace(period_id, fixed)
         renamed[period_id] = fixed
         periods.append((fixed, index))
-    xml = re.sub(
-        r'id="deliveryData_[0-9a-f-]+"', f'id="deliveryData_{uuid.uuid5(uuid.NAMESPACE_URL, name)}"', xml
-    )
+    xml = re.sub(r'id="deliveryData_[0-9a-f-]+"', f'id="deliveryData_{uuid.uuid5(uuid.NAMESPACE_URL, name)}"', xml)
     keys = [dataclasses.replace(k, period_id=renamed.get(k.period_id, k.period_id)) for k in built.keys]
     return dataclasses.replace(built, xml=xml.encode("utf-8"), keys=keys, periods=periods)
 
@@ -166,7 +164,7 @@ def build_seed(
     encrypted: bool = False,
     content_id: str | None = None,
 ) -> BuiltRequest:
-    from speke_keyprovider.client.request_builder import contract_tracks
+    from speke_keyprovider_tools.client.request_builder import contract_tracks
 
     count = periods * len(contract_tracks(video_preset, audio_preset))
     kids = [uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/kid/{n}") for n in range(count)]
@@ -443,9 +441,7 @@ def random_structural(xml: bytes, rng: random.Random, rounds: int = 3) -> bytes:
         for _ in range(1 + rng.randrange(rounds)):
             op = rng.choice(MUTATIONS)
             name = rng.choice(KNOWN_ATTRIBUTES) if op in ("set_attr",) else rng.choice(CPIX_ELEMENTS)
-            mutate_tree(
-                root, op, rng.randrange(1 << 16), rng.randrange(1 << 16), name, rng.choice(HOSTILE_VALUES)
-            )
+            mutate_tree(root, op, rng.randrange(1 << 16), rng.randrange(1 << 16), name, rng.choice(HOSTILE_VALUES))
         return serialise(root)
     except (RecursionError, ValueError):  # a deeply nested input: copying / writing it recurses
         return xml
@@ -716,10 +712,7 @@ def _check_ok(
     if encrypted and not _addressed_to(req, private_key):
         # A certificate that is not ours (e.g. a mutated but still valid one): the keys are wrapped for
         # its holder, so the oracle checks they are wrapped and never shown, not their values.
-        if (
-            b"PlainValue" in body
-            or resp.find(f"{ns}DeliveryDataList/{ns}DeliveryData/{ns}DocumentKey") is None
-        ):
+        if b"PlainValue" in body or resp.find(f"{ns}DeliveryDataList/{ns}DeliveryData/{ns}DocumentKey") is None:
             raise _fail("encrypted answer for another certificate is not wrapped", 200, b"<withheld>")
         leak = find_leak(body, recorded.secrets())
         if leak:
@@ -829,8 +822,7 @@ KNOWN_FINDINGS: dict[str, tuple[Callable[[], bytes], tuple[str, str | None]]] = 
         f2_unknown_encoding,
         ("LookupError", None),
     ),
-    "F3 unknown certificate signature algorithm -> AttributeError on x509.UnsupportedAlgorithm "
-    "(trust.py) -> 500": (
+    "F3 unknown certificate signature algorithm -> AttributeError on x509.UnsupportedAlgorithm (trust.py) -> 500": (
         f3_unknown_signature_algorithm,
         ("AttributeError", "trust.py"),
     ),
@@ -838,8 +830,7 @@ KNOWN_FINDINGS: dict[str, tuple[Callable[[], bytes], tuple[str, str | None]]] = 
         f4_unknown_key_algorithm,
         ("UnsupportedAlgorithm", None),
     ),
-    "F5 certificate with a malformed subject -> ValueError from cert.subject outside the try "
-    "(trust.py) -> 500": (
+    "F5 certificate with a malformed subject -> ValueError from cert.subject outside the try (trust.py) -> 500": (
         f5_malformed_subject,
         ("ValueError", "trust.py"),
     ),
@@ -913,9 +904,7 @@ def known_finding(body: bytes | None, status: int | None = None) -> str | None:
     if not unfixed or body is None:
         return None
     if status == 200:
-        return next(
-            (title for title, (_, hits) in ACCEPTED_FINDINGS.items() if title in unfixed and hits(body)), None
-        )
+        return next((title for title, (_, hits) in ACCEPTED_FINDINGS.items() if title in unfixed and hits(body)), None)
     got = failure_signature(body)
     if got is None:
         return None

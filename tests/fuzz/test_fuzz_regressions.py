@@ -11,8 +11,6 @@ import pytest
 
 from tests.fuzz import fuzz_support as fz
 
-pytestmark = pytest.mark.fuzz
-
 
 def _pending(prefix: str, fix: str):
     return pytest.mark.xfail(

@@ -17,11 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from speke_keyprovider.cli import main
+from speke_keyprovider_tools.cli import main
 
 from tests.reference_responder import FAULTS, ReferenceResponder
-
-pytestmark = pytest.mark.http
 
 REPO = Path(__file__).resolve().parents[2]
 CERTS = REPO / "tests" / "fixtures" / "certs"
@@ -44,7 +42,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def local_server(tmp_path_factory):
-    pytest.importorskip("speke_keyprovider.local_server")
+    pytest.importorskip("speke_keyprovider_tools.local_server")
     state = tmp_path_factory.mktemp("local-state")
     master = state / "master.key"
     master.write_text(MASTER + "\n")
@@ -65,7 +63,7 @@ def local_server(tmp_path_factory):
         [
             sys.executable,
             "-m",
-            "speke_keyprovider.local_server",
+            "speke_keyprovider_tools.local_server",
             "--port",
             str(port),
             "--state-dir",
@@ -193,17 +191,13 @@ def test_readable_report_hides_keys_by_default(local_server):
 
 
 def test_wrong_credentials_are_a_failed_check(local_server):
-    code, out, _ = _run(
-        "request", local_server, "--access-key", ACCESS, "--secret-key", "wrong", "--region", REGION
-    )
+    code, out, _ = _run("request", local_server, "--access-key", ACCESS, "--secret-key", "wrong", "--region", REGION)
     assert code == 1
     assert "HTTP status 403" in out
 
 
 def test_unreachable_provider_exits_3():
-    code, _, err = _run(
-        "request", f"http://127.0.0.1:{_free_port()}/copyProtection", *_creds("--timeout", "2")
-    )
+    code, _, err = _run("request", f"http://127.0.0.1:{_free_port()}/copyProtection", *_creds("--timeout", "2"))
     assert code == 3
     assert "cannot reach" in err
 

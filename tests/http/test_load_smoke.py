@@ -12,8 +12,6 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.http
-
 
 def _load_test_module():
     spec = importlib.util.spec_from_file_location("speke_load_test", REPO / "scripts" / "load_test.py")
@@ -46,9 +44,7 @@ def test_the_leak_scanner_sees_every_form():
         base64.urlsafe_b64encode(key).decode().rstrip("="),
         "0123456789abcdef0123456789abcdef",
     ):
-        assert load_test.leaked(
-            f'{{"message": "x", "v": "{text}"}}', [key, b"0123456789abcdef0123456789abcdef"]
-        )
+        assert load_test.leaked(f'{{"message": "x", "v": "{text}"}}', [key, b"0123456789abcdef0123456789abcdef"])
     assert load_test.leaked('{"kid": "0f083e4e-b831-4a3d-917e-ce78076e54aa"}', [key]) == []
 
 

@@ -14,14 +14,13 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from speke_keyprovider.client.request_builder import build_request
-from speke_keyprovider.client.response_reader import read_content_keys
 from speke_keyprovider.key_derivation import derive_cek
+from speke_keyprovider_tools.client.request_builder import build_request
+from speke_keyprovider_tools.client.response_reader import read_content_keys
 
 from tests import cpixdocs as d
 from tests.conftest import MASTER_KEY, REPO
 
-pytestmark = pytest.mark.http
 AK, SK = "AKIALOCALTEST", "local-test-secret"
 
 
@@ -36,12 +35,32 @@ def start_server(tmp_path, env_extra=None):
     master = tmp_path / "master.key"
     master.write_bytes(MASTER_KEY)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCAL_SIGV4", "KEY_SOURCE", "MASTER_KEY"))}
-    env.update({"LOCAL_SIGV4_ACCESS_KEY_ID": AK, "LOCAL_SIGV4_SECRET_ACCESS_KEY": SK, "KEY_SOURCE": "file",
-                "MASTER_KEY_FILE": str(master), "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "LOCAL_SIGV4_ACCESS_KEY_ID": AK,
+            "LOCAL_SIGV4_SECRET_ACCESS_KEY": SK,
+            "KEY_SOURCE": "file",
+            "MASTER_KEY_FILE": str(master),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(env_extra or {})
-    proc = subprocess.Popen([sys.executable, "-m", "speke_keyprovider.local_server", "--port", str(port),
-                             "--state-dir", str(tmp_path / "state")], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "speke_keyprovider_tools.local_server",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -63,8 +82,7 @@ def server(tmp_path_factory):
     proc.wait(timeout=10)
 
 
-def send(url, body, *, sign=True, creds=(AK, SK), service="execute-api", region="us-east-1",
-         headers=None, when=None):
+def send(url, body, *, sign=True, creds=(AK, SK), service="execute-api", region="us-east-1", headers=None, when=None):
     headers = {"Content-Type": "application/xml", "X-Speke-Version": "2.0", **(headers or {})}
     request = AWSRequest(method="POST", url=url, data=body, headers=headers)
     if sign:
@@ -88,9 +106,15 @@ def send(url, body, *, sign=True, creds=(AK, SK), service="execute-api", region=
 
 
 def test_signed_request_answered(server, delivery_cert_der, delivery_private_key):
-    built = build_request(content_id="channel-1", video_preset="PRESET_VIDEO_2", audio_preset="PRESET_AUDIO_1",
-                          drm_systems=["widevine", "playready", "fairplay"], scheme="cbcs", periods=3,
-                          certificate_der=delivery_cert_der)
+    built = build_request(
+        content_id="channel-1",
+        video_preset="PRESET_VIDEO_2",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["widevine", "playready", "fairplay"],
+        scheme="cbcs",
+        periods=3,
+        certificate_der=delivery_cert_der,
+    )
     status, headers, body = send(server, built.xml)
     assert status == 200, body[:300]
     assert headers["X-Speke-Version"] == "2.0" and headers["Content-Type"] == "application/xml"
@@ -98,15 +122,18 @@ def test_signed_request_answered(server, delivery_cert_der, delivery_private_key
     assert keys == {str(k.kid): derive_cek(MASTER_KEY, "channel-1", k.kid) for k in built.keys}
 
 
-@pytest.mark.parametrize(("kwargs", "reason"), [
-    ({"sign": False}, b"Missing Authentication Token"),
-    ({"creds": ("AKIAOTHER", SK)}, b"security token"),
-    ({"creds": (AK, "wrong-secret")}, b"signature"),
-    ({"service": "s3"}, b"service"),
-    ({"region": "eu-west-1"}, b"region"),
-    ({"when": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=6)}, b"expired"),
-    ({"when": dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)}, b"expired"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"sign": False}, b"Missing Authentication Token"),
+        ({"creds": ("AKIAOTHER", SK)}, b"security token"),
+        ({"creds": (AK, "wrong-secret")}, b"signature"),
+        ({"service": "s3"}, b"service"),
+        ({"region": "eu-west-1"}, b"region"),
+        ({"when": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=6)}, b"expired"),
+        ({"when": dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)}, b"expired"),
+    ],
+)
 def test_auth_failures_are_403(server, kwargs, reason):
     status, _, body = send(server, d.document(), **kwargs)
     assert status == 403 and reason in body
@@ -114,8 +141,9 @@ def test_auth_failures_are_403(server, kwargs, reason):
 
 def test_tampered_body_is_403(server):
     body = d.document()
-    request = AWSRequest(method="POST", url=server, data=body,
-                         headers={"Content-Type": "application/xml", "X-Speke-Version": "2.0"})
+    request = AWSRequest(
+        method="POST", url=server, data=body, headers={"Content-Type": "application/xml", "X-Speke-Version": "2.0"}
+    )
     SigV4Auth(Credentials(AK, SK), "execute-api", "us-east-1").add_auth(request)
     tampered = body.replace(b"test_case_generic", b"test_case_generix")
     req = urllib.request.Request(server, data=tampered, headers=dict(request.prepare().headers), method="POST")
@@ -134,9 +162,21 @@ def test_cpix_errors_pass_through(server):
 def test_first_run_creates_master_key_and_credentials(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCAL_SIGV4", "KEY_SOURCE", "MASTER_KEY"))}
-    proc = subprocess.Popen([sys.executable, "-m", "speke_keyprovider.local_server", "--port", str(port),
-                             "--state-dir", str(tmp_path / "state")], cwd=REPO, env=env,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "speke_keyprovider_tools.local_server",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = [proc.stderr.readline() for _ in range(5)]
         assert any("AWS_ACCESS_KEY_ID=" in line for line in lines), lines

@@ -47,9 +47,7 @@ def sam_transform(template: dict[str, Any]):
 
     def expand(parameters: dict[str, str] | None = None) -> dict[str, Any]:
         source = copy.deepcopy(template)
-        for resource in source[
-            "Resources"
-        ].values():  # as `sam validate` does: code locations are not read here
+        for resource in source["Resources"].values():  # as `sam validate` does: code locations are not read here
             props = resource.get("Properties", {})
             for key in ("CodeUri", "ContentUri"):
                 if key in props:

@@ -18,8 +18,6 @@ pytest.importorskip("yaml")
 
 from infra_helpers import FUNCTION_SOURCE, LAYER_SOURCE, RUNTIME_PINS, load_cfn_yaml  # noqa: E402
 
-pytestmark = pytest.mark.infra
-
 EM_AARCH64 = 183
 EM_X86_64 = 62
 # Left out of the layer on purpose (layers/speke_keyprovider/Makefile LAYER_EXCLUDE): the Lambda python3.13
@@ -101,21 +99,13 @@ def test_layer_native_libraries_are_aarch64(layer: Path):
             assert ".cpython-313-aarch64-linux-gnu" in name, f"{name}: built for another interpreter"
 
 
-# Workstation-only parts of the package (operator CLI, client side, local server): not in the layer.
-WORKSTATION_ONLY = ("client/", "cli.py", "__main__.py", "local_server.py", "local_sigv4.py")
-
-
-def test_layer_holds_the_library_without_tests_or_stale_bytecode(layer: Path):
+def test_layer_holds_the_server_package_unchanged(layer: Path):
+    """The layer build copies the server package folder as it is: every source file, byte for byte."""
     source_root = LAYER_SOURCE / "speke_keyprovider"
     wanted = {
         p.relative_to(source_root).as_posix()
         for p in source_root.rglob("*")
-        if p.is_file()
-        and "__pycache__" not in p.parts
-        and "tests" not in p.parts
-        and not p.name.startswith("test_")
-        and p.suffix not in (".pyc", ".pyo")
-        and not p.relative_to(source_root).as_posix().startswith(WORKSTATION_ONLY)
+        if p.is_file() and "__pycache__" not in p.parts
     }
     shipped_root = layer / "speke_keyprovider"
     shipped = {
@@ -125,6 +115,9 @@ def test_layer_holds_the_library_without_tests_or_stale_bytecode(layer: Path):
     }
     assert "__init__.py" in shipped
     assert shipped == wanted
+    for name in wanted:
+        assert (shipped_root / name).read_bytes() == (source_root / name).read_bytes(), name
+    assert not (layer / "speke_keyprovider_tools").exists()
     assert not [p for p in shipped_root.rglob("tests") if p.is_dir()]
 
 
@@ -156,9 +149,7 @@ def test_layer_holds_the_pinned_dependencies_and_not_the_runtime_sdk(layer: Path
             assert name not in installed, f"{name} is in the layer; the Lambda runtime provides it"
             assert not (layer / name.replace("-", "_")).exists(), name
         else:
-            assert installed.get(name) == version, (
-                f"{name}: layer has {installed.get(name)}, pinned {version}"
-            )
+            assert installed.get(name) == version, f"{name}: layer has {installed.get(name)}, pinned {version}"
 
 
 def test_layer_has_the_xray_sdk_that_the_optional_tracer_needs(layer: Path, template):
@@ -180,9 +171,7 @@ def test_layer_size(layer: Path):
 def test_function_package_holds_the_handler_and_nothing_else(function: Path):
     shipped = {p.relative_to(function).as_posix() for p in _files(function)}
     source = {
-        p.relative_to(FUNCTION_SOURCE).as_posix()
-        for p in FUNCTION_SOURCE.rglob("*.py")
-        if "__pycache__" not in p.parts
+        p.relative_to(FUNCTION_SOURCE).as_posix() for p in FUNCTION_SOURCE.rglob("*.py") if "__pycache__" not in p.parts
     }
     assert "app.py" in shipped
     assert shipped == source, f"unexpected in the function package: {sorted(shipped - source)}"

@@ -22,8 +22,6 @@ from infra_helpers import (  # noqa: E402
     walk_statements,
 )
 
-pytestmark = pytest.mark.infra
-
 STAGE = "v1"
 
 # Where the template keeps a `*`, and why. Anything not listed here fails test_allow_statements_are_scoped.
@@ -268,9 +266,7 @@ def test_function_can_touch_only_its_own_secret_or_key_and_log_group(resources):
                 assert targets <= allowed_targets[action], f"{name}: {action} on {targets}"
             if "kms:Decrypt" in actions:
                 condition = statement["Condition"]["StringEquals"]
-                assert condition["kms:ViaService"] == {
-                    "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"
-                }
+                assert condition["kms:ViaService"] == {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
                 assert condition["kms:EncryptionContext:SecretARN"] == {"Ref": "MasterKeySecret"}
             if "kms:GenerateMac" in actions:
                 assert statement["Condition"] == {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_256"}}
@@ -414,17 +410,14 @@ def test_log_groups_have_retention(resources):
 def test_alarms_cover_5xx_throttles_and_p99_latency(resources):
     alarms = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     metrics = {
-        (a["Namespace"], a["MetricName"] if isinstance(a["MetricName"], str) else "custom")
-        for a in alarms.values()
+        (a["Namespace"], a["MetricName"] if isinstance(a["MetricName"], str) else "custom") for a in alarms.values()
     }
     assert ("AWS/ApiGateway", "5XXError") in metrics
     assert ("AWS/Lambda", "Throttles") in metrics
     assert any(a.get("ExtendedStatistic") == "p99" and a["MetricName"] == "Latency" for a in alarms.values())
     assert ("SpekeKeyProvider", "custom") in metrics  # API stage throttling (429), from the access log
     for alarm in alarms.values():
-        assert alarm["AlarmActions"] == {
-            "Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]
-        }
+        assert alarm["AlarmActions"] == {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}
     assert resources["AlarmTopic"]["Condition"] == "HasAlarmEmail"
 
 
@@ -536,9 +529,7 @@ def test_samconfig_environments_set_valid_parameters(template):
     config = tomllib.loads((REPO / "samconfig.toml").read_text(encoding="utf-8"))
     assert {"default", "prod"} <= set(config)
     for env in ("default", "prod"):
-        assert config[env]["global"]["parameters"]["region"], (
-            f"{env}: no region (sam validate needs one offline)"
-        )
+        assert config[env]["global"]["parameters"]["region"], f"{env}: no region (sam validate needs one offline)"
         deploy = config[env]["deploy"]["parameters"]
         assert deploy["capabilities"] == "CAPABILITY_IAM"
         assert "use_container" not in config[env].get("build", {}).get("parameters", {})

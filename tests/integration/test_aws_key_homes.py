@@ -7,21 +7,24 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 from speke_keyprovider.aws_key_sources import KmsDerivedKeys, SecretsManagerMasterKey
-from speke_keyprovider.client.response_reader import read_content_keys
 from speke_keyprovider.errors import BackendUnavailable
 from speke_keyprovider.key_derivation import derivation_message
+from speke_keyprovider_tools.client.response_reader import read_content_keys
 
 from tests import cpixdocs as d
 from tests.conftest import DERIVATION_VECTORS, MASTER_KEY, rest_event
 
-pytestmark = pytest.mark.integration
 REGION = "us-east-1"
 
 
 @pytest.fixture
 def aws(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -50,8 +53,7 @@ def count_aws(monkeypatch):
 
 
 def test_secrets_manager_home_through_the_handler(aws, handler_env, invoke, count_aws):
-    arn = boto3.client("secretsmanager").create_secret(Name="speke/master",
-                                                       SecretString=MASTER_KEY.decode())["ARN"]
+    arn = boto3.client("secretsmanager").create_secret(Name="speke/master", SecretString=MASTER_KEY.decode())["ARN"]
     count_aws.update(clients=0, calls=0)
     handler_env.setenv("KEY_SOURCE", "secretsmanager")
     handler_env.setenv("MASTER_KEY_SECRET_ID", arn)
@@ -139,15 +141,18 @@ def test_kms_request_is_exactly_the_derivation_message():
     client = boto3.client("kms", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     kid = uuid.UUID(DERIVATION_VECTORS[2][1])
     stubber = Stubber(client)
-    stubber.add_response("generate_mac", {"Mac": bytes(range(32)), "MacAlgorithm": "HMAC_SHA_256", "KeyId": "k"},
-                         {"KeyId": "alias/speke", "MacAlgorithm": "HMAC_SHA_256",
-                          "Message": derivation_message("channel-1", kid)})
+    stubber.add_response(
+        "generate_mac",
+        {"Mac": bytes(range(32)), "MacAlgorithm": "HMAC_SHA_256", "KeyId": "k"},
+        {"KeyId": "alias/speke", "MacAlgorithm": "HMAC_SHA_256", "Message": derivation_message("channel-1", kid)},
+    )
     with stubber:
         keys = KmsDerivedKeys("alias/speke", client=client).content_keys("channel-1", [kid])
     stubber.assert_no_pending_responses()
     assert keys[kid] == bytes(range(16))
-    assert derivation_message("channel-1", kid) == (b"\x00\x00\x00\x01speke-cek-v1\x00" + kid.bytes
-                                                    + b"channel-1\x00\x00\x00\x80")
+    assert derivation_message("channel-1", kid) == (
+        b"\x00\x00\x00\x01speke-cek-v1\x00" + kid.bytes + b"channel-1\x00\x00\x00\x80"
+    )
 
 
 def test_kms_cache_ttl_and_grace():

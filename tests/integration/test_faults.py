@@ -29,13 +29,11 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, Re
 from moto import mock_aws
 from speke_keyprovider import runtime
 from speke_keyprovider.aws_key_sources import CLIENT_CONFIG, KmsDerivedKeys, SecretsManagerMasterKey
-from speke_keyprovider.client.request_builder import build_request
-from speke_keyprovider.client.response_reader import read_content_keys
 from speke_keyprovider.key_derivation import derivation_message, derive_cek
+from speke_keyprovider_tools.client.request_builder import build_request
+from speke_keyprovider_tools.client.response_reader import read_content_keys
 
 from tests.conftest import DERIVATION_VECTORS, MASTER_KEY, rest_event
-
-pytestmark = pytest.mark.integration
 
 REGION = "us-east-1"
 SECRET_ID = "speke/master-key"
@@ -43,9 +41,7 @@ TTL = 300
 GRACE = 3600
 CONTENT_ID = "test_case_generic"
 KIDS = [uuid.UUID(kid) for cid, kid, _ in DERIVATION_VECTORS if cid == CONTENT_ID]
-EXPECTED = {
-    str(uuid.UUID(kid)): bytes.fromhex(cek) for cid, kid, cek in DERIVATION_VECTORS if cid == CONTENT_ID
-}
+EXPECTED = {str(uuid.UUID(kid)): bytes.fromhex(cek) for cid, kid, cek in DERIVATION_VECTORS if cid == CONTENT_ID}
 GENERIC_503 = "Key backend unavailable, retry later"
 
 
@@ -90,9 +86,7 @@ class Faults:
 
     def _before_call(self, model: Any, **_: Any) -> Any:
         self.calls[model.name] += 1
-        if self.fault is None or (
-            self.fail_calls is not None and self.calls[model.name] not in self.fail_calls
-        ):
+        if self.fault is None or (self.fail_calls is not None and self.calls[model.name] not in self.fail_calls):
             return None
         if self.fault in _NETWORK_ERRORS:
             raise _NETWORK_ERRORS[self.fault](
@@ -202,9 +196,7 @@ def kms(aws, app, handler_env, clock, faults, monkeypatch):
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.kms.models import kms_backends
 
-    kms_backends[DEFAULT_ACCOUNT_ID][REGION].keys[
-        key_id
-    ].key_material = MASTER_KEY  # moto has no ImportKeyMaterial
+    kms_backends[DEFAULT_ACCOUNT_ID][REGION].keys[key_id].key_material = MASTER_KEY  # moto has no ImportKeyMaterial
     handler_env.setenv("KEY_SOURCE", "kms")
     handler_env.setenv("KMS_HMAC_KEY_ID", key_id)
     handler_env.setenv("CEK_CACHE_TTL_SECONDS", str(TTL))
@@ -332,9 +324,7 @@ def test_secrets_manager_fault_within_grace_serves_the_cached_master(
     assert faults.calls["GetSecretValue"] == calls, "a fresh master must be served from the cache"
 
 
-def test_secret_rotated_to_a_too_short_value_keeps_the_cached_master_then_503(
-    secrets_manager, clock, invoke, capsys
-):
+def test_secret_rotated_to_a_too_short_value_keeps_the_cached_master_then_503(secrets_manager, clock, invoke, capsys):
     status, _, body = invoke(rest_event(_request()))
     _assert_keys(status, body)
     secrets_manager.put_secret_value(SecretId=SECRET_ID, SecretString="too-short-secret")
@@ -399,9 +389,7 @@ def test_missing_kms_key_is_503(kms, handler_env, invoke, capsys):
 
 
 def test_kms_key_of_the_wrong_kind_is_503(kms, handler_env, invoke, capsys):
-    symmetric = kms.create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"][
-        "KeyId"
-    ]
+    symmetric = kms.create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
     handler_env.setenv("KMS_HMAC_KEY_ID", symmetric)
     status, headers, body = invoke(rest_event(_request()))
     _assert_503(status, headers, body, capsys.readouterr().out)
@@ -424,15 +412,11 @@ def test_kms_fails_for_one_key_of_many_gives_503_not_a_partial_answer(kms, fault
     status, _, body = invoke(rest_event(request))
     assert status == 200, body[:300]
     keys = read_content_keys(body)
-    assert (
-        keys == {kid: derive_cek(MASTER_KEY, CONTENT_ID, uuid.UUID(kid)) for kid in keys} and len(keys) == 5
-    )
+    assert keys == {kid: derive_cek(MASTER_KEY, CONTENT_ID, uuid.UUID(kid)) for kid in keys} and len(keys) == 5
 
 
 @pytest.mark.parametrize("fault", ["throttling", "read-timeout", "access-denied"])
-def test_kms_fault_within_grace_serves_cached_keys_and_refuses_new_ones(
-    kms, faults, clock, invoke, capsys, fault
-):
+def test_kms_fault_within_grace_serves_cached_keys_and_refuses_new_ones(kms, faults, clock, invoke, capsys, fault):
     status, _, body = invoke(rest_event(_request()))
     _assert_keys(status, body)
 
@@ -452,9 +436,7 @@ def test_kms_fault_within_grace_serves_cached_keys_and_refuses_new_ones(
     faults.fault = None
     status, _, body = invoke(rest_event(_request([KIDS[0], new_kid])))
     assert status == 200, body[:300]
-    assert read_content_keys(body) == {
-        str(k): derive_cek(MASTER_KEY, CONTENT_ID, k) for k in (KIDS[0], new_kid)
-    }
+    assert read_content_keys(body) == {str(k): derive_cek(MASTER_KEY, CONTENT_ID, k) for k in (KIDS[0], new_kid)}
 
 
 class _Raw:

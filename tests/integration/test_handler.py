@@ -7,15 +7,13 @@ import uuid
 from itertools import product
 
 import pytest
-from speke_keyprovider.client.request_builder import AUDIO_PRESETS, VIDEO_PRESETS, build_request
-from speke_keyprovider.client.response_reader import read_content_keys
 from speke_keyprovider.key_derivation import derive_cek
+from speke_keyprovider_tools.client.request_builder import AUDIO_PRESETS, VIDEO_PRESETS, build_request
+from speke_keyprovider_tools.client.response_reader import read_content_keys
 
 from tests import cpixdocs as d
 from tests.certfactory import make_cert
 from tests.conftest import CALLER_ARN, EVENTS, MASTER_KEY, load_event, rest_event
-
-pytestmark = pytest.mark.integration
 
 EVENT_FILES = sorted(p.name for p in EVENTS.glob("*.json"))
 
@@ -44,8 +42,11 @@ def test_event_fixture(name, invoke, delivery_private_key):
         assert body and b"Traceback" not in body
 
 
-PAIRS = ([(v, a) for v, a in product(VIDEO_PRESETS, AUDIO_PRESETS) if "SHARED" not in (v, a)
-          and (v, a) != ("UNENCRYPTED", "UNENCRYPTED")] + [("SHARED", "SHARED")])
+PAIRS = [
+    (v, a)
+    for v, a in product(VIDEO_PRESETS, AUDIO_PRESETS)
+    if "SHARED" not in (v, a) and (v, a) != ("UNENCRYPTED", "UNENCRYPTED")
+] + [("SHARED", "SHARED")]
 
 
 @pytest.mark.parametrize(("video", "audio"), PAIRS)
@@ -53,9 +54,15 @@ def test_every_preset_pair(video, audio, invoke, delivery_cert_der, delivery_pri
     """Every preset pair x scheme x 1/3 periods x clear/encrypted: 200, keys = derivation, counts kept."""
     for scheme, periods, encrypted in product(("cenc", "cbcs"), (1, 3), (False, True)):
         systems = ["widevine", "playready"] + (["fairplay"] if scheme == "cbcs" else [])
-        built = build_request(content_id=f"ch-{video}-{audio}"[:64], video_preset=video, audio_preset=audio,
-                              drm_systems=systems, scheme=scheme, periods=periods,
-                              certificate_der=delivery_cert_der if encrypted else None)
+        built = build_request(
+            content_id=f"ch-{video}-{audio}"[:64],
+            video_preset=video,
+            audio_preset=audio,
+            drm_systems=systems,
+            scheme=scheme,
+            periods=periods,
+            certificate_der=delivery_cert_der if encrypted else None,
+        )
         status, _, body = invoke(rest_event(built.xml))
         assert status == 200, (scheme, periods, encrypted, body[:300])
         keys = read_content_keys(body, delivery_private_key if encrypted else None)
@@ -68,8 +75,11 @@ def test_every_preset_pair(video, audio, invoke, delivery_cert_der, delivery_pri
 
 
 def test_base64_body_and_header_case(invoke):
-    status, _, body = invoke(rest_event(d.document(), base64_body=True,
-                                        headers={"content-type": "application/xml", "x-speke-version": "2.0"}))
+    status, _, body = invoke(
+        rest_event(
+            d.document(), base64_body=True, headers={"content-type": "application/xml", "x-speke-version": "2.0"}
+        )
+    )
     assert status == 200
     assert read_content_keys(body)[d.KID_VIDEO].hex() == "f11a18a35cc5cb5080547aff81458d53"
 
@@ -95,8 +105,13 @@ def hostile_cases(cert_der: bytes):
         "not xml": (rest_event(b"hello"), 422),
         "binary junk": (rest_event(bytes(range(256)) * 4, base64_body=True), 422),
         "xxe": (rest_event(b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'), 422),
-        "billion laughs": (rest_event(b'<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">'
-                                      b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;">]><l>&c;</l>'), 422),
+        "billion laughs": (
+            rest_event(
+                b'<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">'
+                b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;">]><l>&c;</l>'
+            ),
+            422,
+        ),
         "doctype": (rest_event(b"<!DOCTYPE CPIX>" + doc.split(b"?>", 1)[1]), 422),
         "external dtd": (rest_event(b'<!DOCTYPE CPIX SYSTEM "http://example.com/x.dtd"><CPIX/>'), 422),
         "speke v1 namespace": (rest_event(doc.replace(b"urn:dashif:org:cpix", b"urn:aws:amazon:com:speke")), 422),
@@ -108,26 +123,46 @@ def hostile_cases(cert_der: bytes):
         "no DRMSystemList": (rest_event(d.document(systems="")), 422),
         "no contract": (rest_event(d.document(usage="")), 422),
         "bad kid": (rest_event(d.document(keys=d.content_keys(kids=("x", d.KID_AUDIO)))), 422),
-        "mixed schemes": (rest_event(doc.replace(b'commonEncryptionScheme="cbcs"/><',
-                                                 b'commonEncryptionScheme="cenc"/><', 1)), 422),
-        "unknown system": (rest_event(d.document(systems=d.drm_systems(
-            systems=("11111111-2222-3333-4444-555555555555",)))), 422),
-        "fairplay cenc": (rest_event(d.document(keys=d.content_keys(scheme="cenc"),
-                                                systems=d.drm_systems(systems=(d.FAIRPLAY,)))), 422),
-        "duplicate track": (rest_event(d.document(usage=d.rules(audio_type="VIDEO",
-                                                                audio_filter="<cpix:VideoFilter/>"))), 422),
+        "mixed schemes": (
+            rest_event(doc.replace(b'commonEncryptionScheme="cbcs"/><', b'commonEncryptionScheme="cenc"/><', 1)),
+            422,
+        ),
+        "unknown system": (
+            rest_event(d.document(systems=d.drm_systems(systems=("11111111-2222-3333-4444-555555555555",)))),
+            422,
+        ),
+        "fairplay cenc": (
+            rest_event(d.document(keys=d.content_keys(scheme="cenc"), systems=d.drm_systems(systems=(d.FAIRPLAY,)))),
+            422,
+        ),
+        "duplicate track": (
+            rest_event(d.document(usage=d.rules(audio_type="VIDEO", audio_filter="<cpix:VideoFilter/>"))),
+            422,
+        ),
         "unknown period": (rest_event(d.document(usage=d.rules(period="keyPeriod_x"))), 422),
         "label filter": (rest_event(d.document(usage=d.rules(video_filter='<cpix:LabelFilter label="a"/>'))), 422),
         "cert not base64": (rest_event(d.document(delivery=d.delivery_data("***"))), 422),
         "cert garbage": (rest_event(d.document(delivery=d.delivery_data(base64.b64encode(b"junk").decode()))), 422),
-        "cert missing": (rest_event(d.document(delivery=d.delivery_data("").replace(
-            "<ds:X509Certificate></ds:X509Certificate>", ""))), 422),
+        "cert missing": (
+            rest_event(
+                d.document(delivery=d.delivery_data("").replace("<ds:X509Certificate></ds:X509Certificate>", ""))
+            ),
+            422,
+        ),
         "cert rsa1024": (rest_event(d.document(delivery=d.delivery_data(_cert_b64(key="rsa1024")))), 422),
         "cert ec": (rest_event(d.document(delivery=d.delivery_data(_cert_b64(key="ec")))), 422),
         "cert expired": (rest_event(d.document(delivery=d.delivery_data(_cert_b64(days_from=-30, days_to=-1)))), 422),
         "cert future": (rest_event(d.document(delivery=d.delivery_data(_cert_b64(days_from=3, days_to=30)))), 422),
-        "document key in request": (rest_event(d.document(delivery=d.delivery_data(good_cert).replace(
-            "</cpix:DeliveryKey>", "</cpix:DeliveryKey><cpix:DocumentKey/>"))), 422),
+        "document key in request": (
+            rest_event(
+                d.document(
+                    delivery=d.delivery_data(good_cert).replace(
+                        "</cpix:DeliveryKey>", "</cpix:DeliveryKey><cpix:DocumentKey/>"
+                    )
+                )
+            ),
+            422,
+        ),
         "GET": (rest_event(doc, method="GET"), 404),
         "other path": (rest_event(doc, path="/admin"), 404),
     }
@@ -136,8 +171,11 @@ def hostile_cases(cert_der: bytes):
 def test_hostile_inputs_are_refused_without_key_material(invoke, delivery_cert_der):
     cases = hostile_cases(delivery_cert_der)
     assert len(cases) >= 35
-    secrets = [derive_cek(MASTER_KEY, cid, uuid.UUID(kid)) for cid in ("test_case_generic", "c", "channel-1")
-               for kid in (d.KID_VIDEO, d.KID_AUDIO)]
+    secrets = [
+        derive_cek(MASTER_KEY, cid, uuid.UUID(kid))
+        for cid in ("test_case_generic", "c", "channel-1")
+        for kid in (d.KID_VIDEO, d.KID_AUDIO)
+    ]
     forms = [f for s in secrets for f in (s, s.hex().encode(), base64.b64encode(s))] + [MASTER_KEY]
     for name, (event, expected) in cases.items():
         status, headers, body = invoke(event)

@@ -4,20 +4,23 @@ form: CEKs, the document key, the MAC key and the master key, raw, hex or base64
 import base64
 import uuid
 
-import pytest
 from speke_keyprovider import key_wrapping
-from speke_keyprovider.client.request_builder import build_request
 from speke_keyprovider.key_derivation import derive_cek
+from speke_keyprovider_tools.client.request_builder import build_request
 
 from tests import cpixdocs as d
 from tests.conftest import MASTER_KEY, rest_event
 
-pytestmark = pytest.mark.integration
-
 
 def forms(secret: bytes) -> list[bytes]:
-    out = [secret, secret.hex().encode(), secret.hex().upper().encode(), base64.b64encode(secret),
-           base64.urlsafe_b64encode(secret), repr(secret).encode()]
+    out = [
+        secret,
+        secret.hex().encode(),
+        secret.hex().upper().encode(),
+        base64.b64encode(secret),
+        base64.urlsafe_b64encode(secret),
+        repr(secret).encode(),
+    ]
     return [f for f in out if len(f) >= 8]
 
 
@@ -35,11 +38,23 @@ def test_no_key_material_in_logs(invoke, app, caplog, capfd, monkeypatch, delive
 
     monkeypatch.setattr(key_wrapping.DeliveryKeys, "generate", classmethod(recording))
     requests = [
-        build_request(content_id="channel-1", video_preset="PRESET_VIDEO_5", audio_preset="PRESET_AUDIO_3",
-                      drm_systems=["widevine", "playready", "fairplay"], scheme="cbcs", periods=2),
-        build_request(content_id="channel-1", video_preset="PRESET_VIDEO_5", audio_preset="PRESET_AUDIO_3",
-                      drm_systems=["widevine", "playready", "fairplay"], scheme="cbcs", periods=2,
-                      certificate_der=delivery_cert_der),
+        build_request(
+            content_id="channel-1",
+            video_preset="PRESET_VIDEO_5",
+            audio_preset="PRESET_AUDIO_3",
+            drm_systems=["widevine", "playready", "fairplay"],
+            scheme="cbcs",
+            periods=2,
+        ),
+        build_request(
+            content_id="channel-1",
+            video_preset="PRESET_VIDEO_5",
+            audio_preset="PRESET_AUDIO_3",
+            drm_systems=["widevine", "playready", "fairplay"],
+            scheme="cbcs",
+            periods=2,
+            certificate_der=delivery_cert_der,
+        ),
     ]
     for built in requests:
         assert invoke(rest_event(built.xml))[0] == 200

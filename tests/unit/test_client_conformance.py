@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from speke_keyprovider.client.conformance import check_response
-from speke_keyprovider.client.request_builder import DRM_SYSTEM_IDS, PRESETS, build_request
+from speke_keyprovider_tools.client.conformance import check_response
+from speke_keyprovider_tools.client.request_builder import DRM_SYSTEM_IDS, PRESETS, build_request
 
 from tests.reference_responder import FAULTS, ReferenceResponder
-
-pytestmark = pytest.mark.unit
 
 CERTS = Path(__file__).parents[1] / "fixtures" / "certs"
 CERT_DER = (CERTS / "delivery.cert.der").read_bytes()
@@ -34,9 +32,7 @@ def private_key():
 
 
 def _request(encrypted=True, scheme="cbcs", systems=None, **kw):
-    systems = systems or (
-        list(DRM_SYSTEM_IDS) if scheme == "cbcs" else ["widevine", "playready", "clearkey", "aes128"]
-    )
+    systems = systems or (list(DRM_SYSTEM_IDS) if scheme == "cbcs" else ["widevine", "playready", "clearkey", "aes128"])
     args = {
         "content_id": "channel-1",
         "video_preset": "PRESET_VIDEO_2",

@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 from defusedxml.ElementTree import fromstring
-from speke_keyprovider.client.request_builder import (
+from speke_keyprovider_tools.client.request_builder import (
     CHILD_HLS_MEDIA,
     CHILD_PSSH,
     DRM_SYSTEM_IDS,
     PRESETS,
     build_request,
 )
-
-pytestmark = pytest.mark.unit
 
 NS = {
     "cpix": "urn:dashif:org:cpix",
@@ -123,16 +121,12 @@ def test_shape_of_a_clear_request():
 
 
 def test_shared_is_one_all_key_with_two_bare_filters():
-    built = build_request(
-        content_id="c", video_preset="SHARED", audio_preset="SHARED", drm_systems=["fairplay"]
-    )
+    built = build_request(content_id="c", video_preset="SHARED", audio_preset="SHARED", drm_systems=["fairplay"])
     (rule,) = _root(built).findall("cpix:ContentKeyUsageRuleList/cpix:ContentKeyUsageRule", NS)
     assert rule.get("intendedTrackType") == "ALL"
     assert [(c.tag.split("}")[1], c.attrib) for c in rule][1:] == [("VideoFilter", {}), ("AudioFilter", {})]
     with pytest.raises(ValueError, match="SHARED"):
-        build_request(
-            content_id="c", video_preset="SHARED", audio_preset="PRESET_AUDIO_1", drm_systems=["widevine"]
-        )
+        build_request(content_id="c", video_preset="SHARED", audio_preset="PRESET_AUDIO_1", drm_systems=["widevine"])
 
 
 def test_plus_track_type_gets_one_spanning_filter():
@@ -268,9 +262,7 @@ def test_every_preset_pair_builds():
     for video, audio in itertools.product(PRESETS["VIDEO"], PRESETS["AUDIO"]):
         if (video == "SHARED") != (audio == "SHARED") or video == audio == "UNENCRYPTED":
             continue
-        built = build_request(
-            content_id="c", video_preset=video, audio_preset=audio, drm_systems=["widevine"]
-        )
+        built = build_request(content_id="c", video_preset=video, audio_preset=audio, drm_systems=["widevine"])
         types = [k.track_type for k in built.keys]
         assert len(types) == len(set(types))
         assert _root(built).get("version") == "2.3"

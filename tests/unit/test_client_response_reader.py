@@ -11,15 +11,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
-from speke_keyprovider.client.request_builder import build_request
-from speke_keyprovider.client.response_reader import CpixReadError, read_content_keys
+from speke_keyprovider_tools.client.request_builder import build_request
+from speke_keyprovider_tools.client.response_reader import CpixReadError, read_content_keys
 
+from tests.conftest import CPIX_XSD
+from tests.conftest import DASHIF as VECTORS
 from tests.reference_responder import ReferenceResponder
 
-pytestmark = pytest.mark.unit
-
-SHARED = Path(__file__).resolve().parents[3] / "shared"  # the project's ../shared
-VECTORS = SHARED / "test-vectors" / "dashif"
 CERTS = Path(__file__).parents[1] / "fixtures" / "certs"
 CERT_DER = (CERTS / "delivery.cert.der").read_bytes()
 
@@ -61,9 +59,7 @@ def test_dashif_wrong_mac_is_refused():
 
 def test_dashif_clear_keys():
     keys = read_content_keys(_vector("ClearContentKeysOnly.xml"))
-    assert (
-        base64.b64encode(keys["40d02dd1-61a3-4787-a155-572325d47b80"]).decode() == "gPxt0PMwrHM4TdjwdQmhhQ=="
-    )
+    assert base64.b64encode(keys["40d02dd1-61a3-4787-a155-572325d47b80"]).decode() == "gPxt0PMwrHM4TdjwdQmhhQ=="
     assert len(keys) == 4 and all(len(v) == 16 for v in keys.values())
 
 
@@ -203,7 +199,7 @@ def test_errors_never_carry_key_material(delivery_key):
 @pytest.mark.parametrize("encrypted", [False, True])
 def test_reference_answers_validate_against_the_cpix_schema(encrypted):
     xmlschema = pytest.importorskip("xmlschema")
-    schema = xmlschema.XMLSchema10(str(SHARED / "cpix-xsd" / "cpix.xsd"), allow="local")
+    schema = xmlschema.XMLSchema10(str(CPIX_XSD), allow="local")
     built = build_request(
         content_id="xsd",
         video_preset="PRESET_VIDEO_8",

@@ -7,7 +7,7 @@ import struct
 import uuid
 
 import pytest
-from speke_keyprovider.client.signalling import (
+from speke_keyprovider_tools.client.signalling import (
     SignallingError,
     data_uri_payload,
     parse_content_protection_data,
@@ -19,8 +19,6 @@ from speke_keyprovider.client.signalling import (
 )
 
 from tests.reference_responder import playready_pro, pssh_box, widevine_pssh_data
-
-pytestmark = pytest.mark.unit
 
 KID = uuid.UUID("0f083e4e-b831-4a3d-917e-ce78076e54aa")
 WV = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"
@@ -116,9 +114,7 @@ def test_content_protection_data_fragment():
 
 
 def test_hls_attribute_list_with_quoted_commas():
-    tag = parse_hls_key_tag(
-        '#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://a,b",KEYFORMAT="x",KEYFORMATVERSIONS="1"'
-    )
+    tag = parse_hls_key_tag('#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://a,b",KEYFORMAT="x",KEYFORMATVERSIONS="1"')
     assert tag.tag == "#EXT-X-KEY"
     assert tag.attributes == {
         "METHOD": "SAMPLE-AES",

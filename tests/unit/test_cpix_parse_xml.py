@@ -6,13 +6,11 @@ import json
 
 import pytest
 from defusedxml.ElementTree import fromstring
-from speke_keyprovider.client.request_builder import build_request
 from speke_keyprovider.cpix.parse import MAX_XML_DEPTH, parse_xml
 from speke_keyprovider.errors import CpixError
+from speke_keyprovider_tools.client.request_builder import build_request
 
 from tests.conftest import DASHIF, EVENTS
-
-pytestmark = pytest.mark.unit
 
 
 def dump(root):

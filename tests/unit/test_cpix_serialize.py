@@ -5,16 +5,14 @@ import xml.etree.ElementTree as ET
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from speke_keyprovider.client.request_builder import build_request
 from speke_keyprovider.cpix.parse import parse_xml
 from speke_keyprovider.cpix.serialize import to_bytes
 from speke_keyprovider.key_sources import StaticMasterKey
 from speke_keyprovider.service import KeyExchange
 from speke_keyprovider.settings import Settings
+from speke_keyprovider_tools.client.request_builder import build_request
 
 from tests.conftest import MASTER_KEY
-
-pytestmark = pytest.mark.unit
 
 CPIX = "urn:dashif:org:cpix"
 NAMESPACES = [
@@ -86,9 +84,7 @@ def test_deep_trees_behave_as_with_elementtree():
 
     root = chain(300)
     assert to_bytes(root) == reference(root)
-    with pytest.raises(
-        RecursionError
-    ):  # ElementTree's limit, unchanged (the parser refuses such depth anyway)
+    with pytest.raises(RecursionError):  # ElementTree's limit, unchanged (the parser refuses such depth anyway)
         to_bytes(chain(5000))
 
 
@@ -125,9 +121,14 @@ def test_no_cyclic_garbage_left_behind(delivery_cert_der):
     (a self-referencing closure once kept twice the response alive until a collection)."""
     import gc
 
-    built = build_request(content_id="gc", video_preset="PRESET_VIDEO_5", audio_preset="PRESET_AUDIO_3",
-                          drm_systems=["widevine", "playready", "fairplay"], periods=3,
-                          certificate_der=delivery_cert_der)
+    built = build_request(
+        content_id="gc",
+        video_preset="PRESET_VIDEO_5",
+        audio_preset="PRESET_AUDIO_3",
+        drm_systems=["widevine", "playready", "fairplay"],
+        periods=3,
+        certificate_der=delivery_cert_der,
+    )
     body = KeyExchange(Settings(), StaticMasterKey(MASTER_KEY)).answer(built.xml).body
     gc.collect()
     gc.disable()

@@ -15,8 +15,6 @@ import pytest
 from speke_keyprovider.drm import Child, KeySignalContext, signal
 from speke_keyprovider.settings import SignallingSettings
 
-pytestmark = pytest.mark.unit
-
 WIDEVINE = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"
 PLAYREADY = "9a04f079-9840-4286-ab92-e65be0885f95"
 FAIRPLAY = "94ce86fb-07ff-4f43-adb8-93d2fa968ca2"

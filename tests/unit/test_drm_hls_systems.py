@@ -12,8 +12,6 @@ from speke_keyprovider.drm import Child, KeySignalContext, check_system, signal
 from speke_keyprovider.errors import ConfigurationError, CpixError, UnsupportedDrmSystem
 from speke_keyprovider.settings import SignallingSettings
 
-pytestmark = pytest.mark.unit
-
 FAIRPLAY = "94ce86fb-07ff-4f43-adb8-93d2fa968ca2"
 CLEARKEY = "1077efec-c0b2-4d02-ace3-3c1e52e2fb4b"
 AES128 = "3ea8778f-7742-4bf9-b18b-e834b2acbd47"
@@ -66,9 +64,7 @@ def test_fairplay_template_and_escaping() -> None:
         ctx(FAIRPLAY, content_id='a b/"c', fairplay_skd_template="skd://keys?asset={content_id}&k={kid}"),
         [Child.HLS_MEDIA],
     )
-    assert 'URI="skd://keys?asset=a%20b%2F%22c&k=0f083e4e-b831-4a3d-917e-ce78076e54aa"' in text(
-        out[Child.HLS_MEDIA]
-    )
+    assert 'URI="skd://keys?asset=a%20b%2F%22c&k=0f083e4e-b831-4a3d-917e-ce78076e54aa"' in text(out[Child.HLS_MEDIA])
 
 
 def test_fairplay_template_that_breaks_the_quoted_string_is_a_configuration_error() -> None:
@@ -96,10 +92,7 @@ def test_fairplay_pssh_is_v1_kid_only_and_cpd_matches() -> None:
 def test_fairplay_no_smooth_streaming() -> None:
     with pytest.raises(UnsupportedDrmSystem) as err:
         signal(ctx(FAIRPLAY), [Child.SMOOTH_STREAMING])
-    assert (
-        err.value.public_message
-        == f"DRMSystem {FAIRPLAY} does not support SmoothStreamingProtectionHeaderData"
-    )
+    assert err.value.public_message == f"DRMSystem {FAIRPLAY} does not support SmoothStreamingProtectionHeaderData"
 
 
 # --- ClearKey -------------------------------------------------------------------------------------

@@ -14,8 +14,6 @@ from speke_keyprovider.drm import Child, KeySignalContext, check_system, signal
 from speke_keyprovider.errors import ConfigurationError, CpixError
 from speke_keyprovider.settings import SignallingSettings
 
-pytestmark = pytest.mark.unit
-
 PLAYREADY = "9a04f079-9840-4286-ab92-e65be0885f95"
 NS = "{http://schemas.microsoft.com/DRM/2007/03/PlayReadyHeader}"
 KID = uuid.UUID("0f083e4e-b831-4a3d-917e-ce78076e54aa")
@@ -24,9 +22,7 @@ LA_URL = "https://pr.example.com/rightsmanager.asmx?cid=a&x=<1>"
 
 
 def ctx(scheme: str = "cbcs", la_url: str | None = LA_URL, kid: uuid.UUID = KID) -> KeySignalContext:
-    return KeySignalContext(
-        PLAYREADY, kid, "test_case_generic", scheme, SignallingSettings(playready_la_url=la_url)
-    )
+    return KeySignalContext(PLAYREADY, kid, "test_case_generic", scheme, SignallingSettings(playready_la_url=la_url))
 
 
 def decode_pro(pro: bytes) -> str:
@@ -94,9 +90,7 @@ def test_header_follows_the_syntax_rules() -> None:
 def test_la_url_is_escaped_and_optional() -> None:
     header = decode_pro(base64.b64decode(signal(ctx(), [Child.SMOOTH_STREAMING])[Child.SMOOTH_STREAMING]))
     assert "<LA_URL>https://pr.example.com/rightsmanager.asmx?cid=a&amp;x=&lt;1&gt;</LA_URL>" in header
-    bare = decode_pro(
-        base64.b64decode(signal(ctx(la_url=None), [Child.SMOOTH_STREAMING])[Child.SMOOTH_STREAMING])
-    )
+    bare = decode_pro(base64.b64decode(signal(ctx(la_url=None), [Child.SMOOTH_STREAMING])[Child.SMOOTH_STREAMING]))
     assert "LA_URL" not in bare
     assert parse_header(bare).find(f"{NS}DATA/{NS}PROTECTINFO") is not None
 
@@ -143,9 +137,6 @@ def test_hls_lines(scheme: str, method: str) -> None:
 def test_other_schemes_refused(scheme: str) -> None:
     with pytest.raises(CpixError) as err:
         check_system(PLAYREADY, scheme)
-    assert (
-        err.value.public_message
-        == f"ContentKey@commonEncryptionScheme non compatible with DRMSystem {PLAYREADY}"
-    )
+    assert err.value.public_message == f"ContentKey@commonEncryptionScheme non compatible with DRMSystem {PLAYREADY}"
     with pytest.raises(CpixError):
         signal(ctx(scheme), [Child.PSSH])

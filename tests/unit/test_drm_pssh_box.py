@@ -9,8 +9,6 @@ import pytest
 from pymp4.parser import Box
 from speke_keyprovider.drm.pssh_box import cenc_pssh_element, pssh_v0, pssh_v1
 
-pytestmark = pytest.mark.unit
-
 SYSTEM = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"
 KID = uuid.UUID("0f083e4e-b831-4a3d-917e-ce78076e54aa")
 KID2 = uuid.UUID("041fdd3a-7f5e-4848-a7cb-65e97758e9a0")

@@ -11,8 +11,6 @@ from speke_keyprovider.drm import Child, KeySignalContext, check_system, signal
 from speke_keyprovider.errors import CpixError, UnsupportedDrmSystem
 from speke_keyprovider.settings import SignallingSettings
 
-pytestmark = pytest.mark.unit
-
 WIDEVINE = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"
 PLAYREADY = "9a04f079-9840-4286-ab92-e65be0885f95"
 FAIRPLAY = "94ce86fb-07ff-4f43-adb8-93d2fa968ca2"
@@ -63,8 +61,7 @@ def test_every_supported_combination_fills_every_child(system_id: str, scheme: s
         with pytest.raises(CpixError) as err:
             check_system(system_id, scheme)
         assert (
-            err.value.public_message
-            == f"ContentKey@commonEncryptionScheme non compatible with DRMSystem {system_id}"
+            err.value.public_message == f"ContentKey@commonEncryptionScheme non compatible with DRMSystem {system_id}"
         )
         return
     check_system(system_id, scheme)
@@ -133,8 +130,6 @@ def test_pssh_built_once_per_call(monkeypatch: pytest.MonkeyPatch, module: objec
 def test_same_input_same_output_and_kid_changes_output() -> None:
     a = signal(ctx(PLAYREADY), list(Child))
     assert a == signal(ctx(PLAYREADY), list(Child))
-    other = KeySignalContext(
-        PLAYREADY, uuid.UUID(int=KID.int ^ 1), "test_case_generic", "cbcs", SignallingSettings()
-    )
+    other = KeySignalContext(PLAYREADY, uuid.UUID(int=KID.int ^ 1), "test_case_generic", "cbcs", SignallingSettings())
     b = signal(other, list(Child))
     assert all(a[c] != b[c] for c in Child)

@@ -13,8 +13,6 @@ from speke_keyprovider.drm import Child, KeySignalContext, signal
 from speke_keyprovider.errors import CpixError
 from speke_keyprovider.settings import SignallingSettings
 
-pytestmark = pytest.mark.unit
-
 WIDEVINE = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"
 KID = uuid.UUID("0f083e4e-b831-4a3d-917e-ce78076e54aa")
 ALL = list(Child)
@@ -159,10 +157,7 @@ def test_hls_lines(scheme: str, method: str) -> None:
 def test_hls_refused_for_schemes_hls_cannot_carry(scheme: str) -> None:
     with pytest.raises(CpixError) as err:
         signal(ctx(scheme), [Child.HLS_MEDIA])
-    assert (
-        err.value.public_message
-        == f"ContentKey@commonEncryptionScheme non compatible with DRMSystem {WIDEVINE}"
-    )
+    assert err.value.public_message == f"ContentKey@commonEncryptionScheme non compatible with DRMSystem {WIDEVINE}"
     # ...while DASH signalling for the same key is fine
     assert signal(ctx(scheme), [Child.PSSH, Child.CONTENT_PROTECTION_DATA])
 
@@ -177,7 +172,4 @@ def test_smooth_streaming_not_served() -> None:
 
     with pytest.raises(UnsupportedDrmSystem) as err:
         signal(ctx(), ALL)
-    assert (
-        err.value.public_message
-        == f"DRMSystem {WIDEVINE} does not support SmoothStreamingProtectionHeaderData"
-    )
+    assert err.value.public_message == f"DRMSystem {WIDEVINE} does not support SmoothStreamingProtectionHeaderData"

@@ -9,8 +9,6 @@ from speke_keyprovider.key_sources import FileMasterKey, StaticMasterKey, master
 
 from tests.conftest import DERIVATION_VECTORS, MASTER_KEY
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize(("content_id", "kid", "expected"), DERIVATION_VECTORS)
 def test_contract_vectors(content_id, kid, expected):
@@ -20,8 +18,7 @@ def test_contract_vectors(content_id, kid, expected):
 def test_message_layout_is_sp800_108_counter_mode():
     kid = uuid.UUID("0f083e4e-b831-4a3d-917e-ce78076e54aa")
     message = derivation_message("channel-1", kid)
-    assert message == (b"\x00\x00\x00\x01" + b"speke-cek-v1" + b"\x00" + kid.bytes + b"channel-1"
-                       + b"\x00\x00\x00\x80")
+    assert message == (b"\x00\x00\x00\x01" + b"speke-cek-v1" + b"\x00" + kid.bytes + b"channel-1" + b"\x00\x00\x00\x80")
 
 
 @pytest.mark.parametrize(("content_id", "kid", "expected"), DERIVATION_VECTORS)
@@ -71,7 +68,15 @@ def test_agrees_with_cryptography_kbkdf_for_random_inputs():
         master = os.urandom(rng.randint(32, 96))
         content_id = "".join(rng.choice("abcXYZ019_-") for _ in range(rng.randint(1, 256)))
         kid = uuid.UUID(int=rng.getrandbits(128))
-        kdf = KBKDFHMAC(algorithm=hashes.SHA256(), mode=Mode.CounterMode, length=16, rlen=4, llen=4,
-                        location=CounterLocation.BeforeFixed, label=b"speke-cek-v1",
-                        context=kid.bytes + content_id.encode(), fixed=None)
+        kdf = KBKDFHMAC(
+            algorithm=hashes.SHA256(),
+            mode=Mode.CounterMode,
+            length=16,
+            rlen=4,
+            llen=4,
+            location=CounterLocation.BeforeFixed,
+            label=b"speke-cek-v1",
+            context=kid.bytes + content_id.encode(),
+            fixed=None,
+        )
         assert derive_cek(master, content_id, kid) == kdf.derive(master)

@@ -11,8 +11,6 @@ from speke_keyprovider.key_wrapping import (
     seal_content_key,
 )
 
-pytestmark = pytest.mark.unit
-
 
 def test_seal_then_open_round_trip():
     keys = DeliveryKeys.generate()

@@ -7,20 +7,23 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import xmlschema
-from speke_keyprovider.client.request_builder import build_request
-from speke_keyprovider.client.response_reader import read_content_keys
 from speke_keyprovider.key_derivation import derive_cek
 from speke_keyprovider.key_sources import StaticMasterKey
 from speke_keyprovider.key_wrapping import DeliveryKeys, SealedKey, open_content_key, rsa_oaep_unwrap
 from speke_keyprovider.service import KeyExchange
 from speke_keyprovider.settings import Settings, SignallingSettings
+from speke_keyprovider_tools.client.request_builder import build_request
+from speke_keyprovider_tools.client.response_reader import read_content_keys
 
 from tests import cpixdocs as d
 from tests.conftest import CPIX_XSD, MASTER_KEY
 
-pytestmark = pytest.mark.unit
-NS = {"cpix": "urn:dashif:org:cpix", "pskc": "urn:ietf:params:xml:ns:keyprov:pskc",
-      "enc": "http://www.w3.org/2001/04/xmlenc#", "ds": "http://www.w3.org/2000/09/xmldsig#"}
+NS = {
+    "cpix": "urn:dashif:org:cpix",
+    "pskc": "urn:ietf:params:xml:ns:keyprov:pskc",
+    "enc": "http://www.w3.org/2001/04/xmlenc#",
+    "ds": "http://www.w3.org/2000/09/xmldsig#",
+}
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +37,27 @@ def exchange(**settings):
 
 def canonical(element: ET.Element) -> list:
     """Tag, attributes and children of an element, recursively (for echo comparisons)."""
-    return [element.tag, sorted(element.attrib.items()), (element.text or "").strip(),
-            [canonical(child) for child in element]]
+    return [
+        element.tag,
+        sorted(element.attrib.items()),
+        (element.text or "").strip(),
+        [canonical(child) for child in element],
+    ]
 
 
 @pytest.mark.parametrize("encrypted", [False, True])
 @pytest.mark.parametrize("scheme", ["cenc", "cbcs"])
 def test_response_is_schema_valid_and_echoes(schema, delivery_cert_der, delivery_private_key, encrypted, scheme):
     systems = ["widevine", "playready"] + (["fairplay"] if scheme == "cbcs" else ["clearkey"])
-    built = build_request(content_id="channel-1", video_preset="PRESET_VIDEO_3", audio_preset="PRESET_AUDIO_2",
-                          drm_systems=systems, scheme=scheme, periods=2,
-                          certificate_der=delivery_cert_der if encrypted else None)
+    built = build_request(
+        content_id="channel-1",
+        video_preset="PRESET_VIDEO_3",
+        audio_preset="PRESET_AUDIO_2",
+        drm_systems=systems,
+        scheme=scheme,
+        periods=2,
+        certificate_der=delivery_cert_der if encrypted else None,
+    )
     body = exchange().answer(built.xml).body
     schema.validate(body.decode())
     request, response = ET.fromstring(built.xml), ET.fromstring(body)
@@ -76,20 +89,27 @@ def test_encrypted_response_by_hand(delivery_cert_der, delivery_private_key):
     document_key_el = delivery.find("cpix:DocumentKey", NS)
     assert document_key_el.get("Algorithm") == "http://www.w3.org/2001/04/xmlenc#aes256-cbc"
     wrapped_doc = document_key_el.find("cpix:Data/pskc:Secret/pskc:EncryptedValue", NS)
-    assert wrapped_doc.find("enc:EncryptionMethod", NS).get("Algorithm") == \
-        "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"
-    document_key = rsa_oaep_unwrap(delivery_private_key, base64.b64decode(
-        wrapped_doc.find("enc:CipherData/enc:CipherValue", NS).text))
+    assert (
+        wrapped_doc.find("enc:EncryptionMethod", NS).get("Algorithm")
+        == "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"
+    )
+    document_key = rsa_oaep_unwrap(
+        delivery_private_key, base64.b64decode(wrapped_doc.find("enc:CipherData/enc:CipherValue", NS).text)
+    )
     mac_method = delivery.find("cpix:MACMethod", NS)
     assert mac_method.get("Algorithm") == "http://www.w3.org/2001/04/xmldsig-more#hmac-sha512"
-    mac_key = rsa_oaep_unwrap(delivery_private_key, base64.b64decode(
-        mac_method.find("cpix:Key/pskc:EncryptedValue/enc:CipherData/enc:CipherValue", NS).text))
+    mac_key = rsa_oaep_unwrap(
+        delivery_private_key,
+        base64.b64decode(mac_method.find("cpix:Key/pskc:EncryptedValue/enc:CipherData/enc:CipherValue", NS).text),
+    )
     assert len(document_key) == 32 and len(mac_key) == 64
     for key in root.findall("cpix:ContentKeyList/cpix:ContentKey", NS):
         secret = key.find("cpix:Data/pskc:Secret", NS)
         assert secret.find("pskc:PlainValue", NS) is None
-        assert secret.find("pskc:EncryptedValue/enc:EncryptionMethod", NS).get("Algorithm") == \
-            "http://www.w3.org/2001/04/xmlenc#aes256-cbc"
+        assert (
+            secret.find("pskc:EncryptedValue/enc:EncryptionMethod", NS).get("Algorithm")
+            == "http://www.w3.org/2001/04/xmlenc#aes256-cbc"
+        )
         cipher_value = base64.b64decode(secret.find("pskc:EncryptedValue/enc:CipherData/enc:CipherValue", NS).text)
         value_mac = base64.b64decode(secret.find("pskc:ValueMAC", NS).text)
         assert len(cipher_value) == 48 and len(value_mac) == 64
@@ -134,8 +154,10 @@ def test_uppercase_kids_are_echoed_as_sent():
 
 def test_explicit_iv_echoed_and_never_invented_by_default():
     iv = base64.b64encode(bytes(range(16))).decode()
-    body = d.document().replace(f'kid="{d.KID_VIDEO}" commonEncryptionScheme="cbcs"'.encode(),
-                                f'kid="{d.KID_VIDEO}" commonEncryptionScheme="cbcs" explicitIV="{iv}"'.encode())
+    body = d.document().replace(
+        f'kid="{d.KID_VIDEO}" commonEncryptionScheme="cbcs"'.encode(),
+        f'kid="{d.KID_VIDEO}" commonEncryptionScheme="cbcs" explicitIV="{iv}"'.encode(),
+    )
     root = ET.fromstring(exchange().answer(body).body)
     ivs = [k.get("explicitIV") for k in root.findall("cpix:ContentKeyList/cpix:ContentKey", NS)]
     assert ivs == [iv, None]

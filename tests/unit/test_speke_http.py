@@ -4,7 +4,6 @@ import pytest
 from speke_keyprovider.errors import BadRequest, RequestTooLarge, UnsupportedMediaType, UnsupportedVersion
 from speke_keyprovider.speke_http import check_content_type, check_speke_version, header, request_body
 
-pytestmark = pytest.mark.unit
 CAP = 1024
 
 

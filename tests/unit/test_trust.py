@@ -8,8 +8,6 @@ from speke_keyprovider.trust import caller_arn, check_caller, check_certificate
 from tests.certfactory import make_cert
 from tests.conftest import DASHIF
 
-pytestmark = pytest.mark.unit
-
 
 def test_good_certificate(delivery_cert_der):
     cert = check_certificate(delivery_cert_der)
@@ -26,13 +24,16 @@ def test_allowlist(delivery_cert_der):
     assert info.value.status == 403
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"key": "rsa1024"}, "1024 bits; at least 2048"),
-    ({"key": "ec"}, "must be RSA"),
-    ({"days_from": -30, "days_to": -1}, "expired"),
-    ({"days_from": 2, "days_to": 30}, "not yet valid"),
-    ({"digest": "sha1"}, "too weak"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"key": "rsa1024"}, "1024 bits; at least 2048"),
+        ({"key": "ec"}, "must be RSA"),
+        ({"days_from": -30, "days_to": -1}, "expired"),
+        ({"days_from": 2, "days_to": 30}, "not yet valid"),
+        ({"digest": "sha1"}, "too weak"),
+    ],
+)
 def test_rejected_certificates(kwargs, message):
     der, _ = make_cert(**kwargs)
     with pytest.raises(CertificateRejected, match=message) as info:
@@ -67,22 +68,28 @@ def test_caller_identity_required():
 ROLE = "arn:aws:iam::111122223333:role/service/SpekeRole"
 
 
-@pytest.mark.parametrize(("caller", "allowed"), [
-    ("arn:aws:sts::111122223333:assumed-role/SpekeRole/session-1", (ROLE,)),
-    (ROLE, (ROLE,)),
-    ("arn:aws:iam::111122223333:user/ops", ("arn:aws:iam::111122223333:user/ops",)),
-    ("arn:aws:iam::111122223333:user/anyone", ()),
-])
+@pytest.mark.parametrize(
+    ("caller", "allowed"),
+    [
+        ("arn:aws:sts::111122223333:assumed-role/SpekeRole/session-1", (ROLE,)),
+        (ROLE, (ROLE,)),
+        ("arn:aws:iam::111122223333:user/ops", ("arn:aws:iam::111122223333:user/ops",)),
+        ("arn:aws:iam::111122223333:user/anyone", ()),
+    ],
+)
 def test_allowed_callers(caller, allowed):
     check_caller(caller, allowed)
 
 
-@pytest.mark.parametrize("caller", [
-    "arn:aws:sts::999999999999:assumed-role/SpekeRole/session-1",   # other account
-    "arn:aws:sts::111122223333:assumed-role/SpekeRoleX/session-1",  # other role
-    "arn:aws-cn:sts::111122223333:assumed-role/SpekeRole/s",        # other partition
-    "arn:aws:iam::111122223333:user/SpekeRole",
-])
+@pytest.mark.parametrize(
+    "caller",
+    [
+        "arn:aws:sts::999999999999:assumed-role/SpekeRole/session-1",  # other account
+        "arn:aws:sts::111122223333:assumed-role/SpekeRoleX/session-1",  # other role
+        "arn:aws-cn:sts::111122223333:assumed-role/SpekeRole/s",  # other partition
+        "arn:aws:iam::111122223333:user/SpekeRole",
+    ],
+)
 def test_refused_callers(caller):
     with pytest.raises(Forbidden):
         check_caller(caller, (ROLE,))

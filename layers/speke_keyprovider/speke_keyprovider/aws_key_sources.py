@@ -47,8 +47,15 @@ class SecretsManagerMasterKey(MasterKeySource):
 
     name = "secretsmanager"
 
-    def __init__(self, secret_id: str, *, ttl: int = 300, grace: int = 3600, client: Any = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        secret_id: str,
+        *,
+        ttl: int = 300,
+        grace: int = 3600,
+        client: Any = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._secret_id = secret_id
         self._ttl = ttl
         self._grace = grace
@@ -78,8 +85,9 @@ class SecretsManagerMasterKey(MasterKeySource):
         try:
             value = self._get_provider().get(self._secret_id, max_age=self._ttl)
         except Exception as exc:
-            logger.warning("Secrets Manager refresh failed", extra={"error_code": _error_code(exc),
-                                                                    "secret_id": self._secret_id})
+            logger.warning(
+                "Secrets Manager refresh failed", extra={"error_code": _error_code(exc), "secret_id": self._secret_id}
+            )
             return self._grace_or_raise(self._clock(), "secretsmanager_unavailable")
         if value is self._last_raw and self._last_good is not None:
             return self._last_good
@@ -95,8 +103,10 @@ class SecretsManagerMasterKey(MasterKeySource):
 
     def _grace_or_raise(self, now: float, reason: str) -> bytes:
         if self._last_good is not None and now - self._last_good_at < self._ttl + self._grace:
-            logger.warning("serving the cached master key within its grace period",
-                           extra={"age_seconds": int(now - self._last_good_at)})
+            logger.warning(
+                "serving the cached master key within its grace period",
+                extra={"age_seconds": int(now - self._last_good_at)},
+            )
             return self._last_good
         raise BackendUnavailable(reason=reason)
 
@@ -113,8 +123,16 @@ class KmsDerivedKeys:
 
     name = "kms"
 
-    def __init__(self, key_id: str, *, ttl: int = 300, grace: int = 3600, client: Any = None,
-                 max_entries: int = 20000, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        key_id: str,
+        *,
+        ttl: int = 300,
+        grace: int = 3600,
+        client: Any = None,
+        max_entries: int = 20000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._key_id = key_id
         self._ttl = ttl
         self._grace = grace
@@ -135,7 +153,8 @@ class KmsDerivedKeys:
 
     def _generate(self, content_id: str, kid: uuid.UUID) -> bytes:
         response = self._get_client().generate_mac(
-            KeyId=self._key_id, MacAlgorithm="HMAC_SHA_256", Message=derivation_message(content_id, kid))
+            KeyId=self._key_id, MacAlgorithm="HMAC_SHA_256", Message=derivation_message(content_id, kid)
+        )
         return cek_from_mac(response["Mac"])
 
     def content_keys(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
@@ -157,8 +176,9 @@ class KmsDerivedKeys:
             else:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(max_workers=KMS_PARALLELISM, thread_name_prefix="kms")
-                fetched = dict(zip(missing, self._pool.map(lambda k: self._generate(content_id, k), missing),
-                                   strict=True))
+                fetched = dict(
+                    zip(missing, self._pool.map(lambda k: self._generate(content_id, k), missing), strict=True)
+                )
         except Exception as exc:
             logger.warning("KMS GenerateMac failed", extra={"error_code": _error_code(exc), "key_id": self._key_id})
             return self._grace_or_raise(content_id, missing, keys, now)
@@ -171,8 +191,9 @@ class KmsDerivedKeys:
         keys.update(fetched)
         return keys
 
-    def _grace_or_raise(self, content_id: str, missing: list[uuid.UUID], keys: dict[uuid.UUID, bytes],
-                        now: float) -> dict[uuid.UUID, bytes]:
+    def _grace_or_raise(
+        self, content_id: str, missing: list[uuid.UUID], keys: dict[uuid.UUID, bytes], now: float
+    ) -> dict[uuid.UUID, bytes]:
         with self._lock:
             for kid in missing:
                 entry = self._cache.get((content_id, kid))

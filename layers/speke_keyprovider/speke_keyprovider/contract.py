@@ -40,14 +40,17 @@ def validate_contract(request: CpixRequest) -> None:
 def _check_rule(rule: UsageRule, kids: set[uuid.UUID], period_ids: set[str]) -> None:
     where = f"ContentKeyUsageRule {rule.track_type} (KID {rule.kid})"
     if rule.other_filters:
-        raise ContractError(f"{NOT_SUPPORTED}: {', '.join(sorted(set(rule.other_filters)))} in {where}",
-                            reason="contract_unsupported")
+        raise ContractError(
+            f"{NOT_SUPPORTED}: {', '.join(sorted(set(rule.other_filters)))} in {where}", reason="contract_unsupported"
+        )
     if rule.kid not in kids:
         raise ContractError(f"{MALFORMED}: ContentKeyUsageRule@kid {rule.kid} does not match any ContentKey")
     for period_id in rule.period_ids:
         if period_id not in period_ids:
-            raise ContractError(f"{MALFORMED}: KeyPeriodFilter@periodId {period_id[:80]!r} in {where} "
-                                "does not match any ContentKeyPeriod")
+            raise ContractError(
+                f"{MALFORMED}: KeyPeriodFilter@periodId {period_id[:80]!r} in {where} "
+                "does not match any ContentKeyPeriod"
+            )
     if len(set(rule.period_ids)) != len(rule.period_ids):
         raise ContractError(f"{MALFORMED}: duplicate KeyPeriodFilter in {where}")
     video, audio = rule.video_filters, rule.audio_filters
@@ -71,8 +74,7 @@ def _check_rule(rule: UsageRule, kids: set[uuid.UUID], period_ids: set[str]) -> 
         _check_range(item.min_pixels, item.max_pixels, "VideoFilter minPixels/maxPixels", where)
         _check_range(item.min_fps, item.max_fps, "VideoFilter minFps/maxFps", where)
     for audio_filter in audio:
-        _check_range(audio_filter.min_channels, audio_filter.max_channels, "AudioFilter minChannels/maxChannels",
-                     where)
+        _check_range(audio_filter.min_channels, audio_filter.max_channels, "AudioFilter minChannels/maxChannels", where)
 
 
 def _check_range(low: int | None, high: int | None, what: str, where: str) -> None:

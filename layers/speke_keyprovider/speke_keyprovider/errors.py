@@ -101,8 +101,13 @@ class BackendUnavailable(SpekeError):
     status = 503
     reason = "backend_unavailable"
 
-    def __init__(self, public_message: str = "Key backend unavailable, retry later", *,
-                 retry_after: int = 5, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        public_message: str = "Key backend unavailable, retry later",
+        *,
+        retry_after: int = 5,
+        reason: str | None = None,
+    ) -> None:
         super().__init__(public_message, reason=reason)
         self.retry_after = retry_after
 

@@ -32,12 +32,15 @@ def build_key_source(settings: Settings) -> KeySource:
 
     if settings.key_source == "kms":
         assert settings.kms_hmac_key_id is not None
-        return aws_key_sources.KmsDerivedKeys(settings.kms_hmac_key_id, ttl=settings.cek_cache_ttl_seconds,
-                                              grace=settings.master_key_grace_seconds)
+        return aws_key_sources.KmsDerivedKeys(
+            settings.kms_hmac_key_id, ttl=settings.cek_cache_ttl_seconds, grace=settings.master_key_grace_seconds
+        )
     assert settings.master_key_secret_id is not None
-    return aws_key_sources.SecretsManagerMasterKey(settings.master_key_secret_id,
-                                                   ttl=settings.master_key_cache_ttl_seconds,
-                                                   grace=settings.master_key_grace_seconds)
+    return aws_key_sources.SecretsManagerMasterKey(
+        settings.master_key_secret_id,
+        ttl=settings.master_key_cache_ttl_seconds,
+        grace=settings.master_key_grace_seconds,
+    )
 
 
 def get_runtime() -> Runtime:
@@ -48,8 +51,7 @@ def get_runtime() -> Runtime:
             if _runtime is None:
                 settings = Settings.from_env()
                 key_source = build_key_source(settings)
-                _runtime = Runtime(settings=settings, key_source=key_source,
-                                   exchange=KeyExchange(settings, key_source))
+                _runtime = Runtime(settings=settings, key_source=key_source, exchange=KeyExchange(settings, key_source))
             runtime = _runtime
     return runtime
 

@@ -40,8 +40,12 @@ class KeyExchangeResult:
 
 
 class KeyExchange:
-    def __init__(self, settings: Settings, key_source: KeySource,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        key_source: KeySource,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
         self._settings = settings
         self._key_source = key_source
         self._clock = clock
@@ -55,13 +59,15 @@ class KeyExchange:
         if self._settings.require_encrypted_keys and not request.encrypted:
             raise EncryptionRequired("Encrypted content keys required: the request has no DeliveryDataList")
         now = self._clock()
-        certificates = [check_certificate(recipient.certificate_der, now=now,
-                                          allowlist=self._settings.trusted_cert_sha256)
-                        for recipient in request.recipients]
+        certificates = [
+            check_certificate(recipient.certificate_der, now=now, allowlist=self._settings.trusted_cert_sha256)
+            for recipient in request.recipients
+        ]
         keys = self._key_source.content_keys(request.content_id, request.kids)
         delivery = DeliveryKeys.generate() if request.encrypted else None
-        body = render_response(request, keys, signalling=self._settings.signalling, delivery=delivery,
-                               certificates=certificates)
+        body = render_response(
+            request, keys, signalling=self._settings.signalling, delivery=delivery, certificates=certificates
+        )
         return KeyExchangeResult(
             body=body,
             content_id=request.content_id,
@@ -72,4 +78,3 @@ class KeyExchange:
             periods=len(request.periods),
             certificate_sha256=tuple(cert.sha256 for cert in certificates),
         )
-

@@ -69,8 +69,11 @@ def success_headers() -> dict[str, str]:
 
 
 def error_headers(retry_after: int | None = None) -> dict[str, str]:
-    headers = {"Content-Type": "text/plain; charset=utf-8", "X-Speke-User-Agent": USER_AGENT,
-               "X-Speke-Version": SPEKE_VERSION}
+    headers = {
+        "Content-Type": "text/plain; charset=utf-8",
+        "X-Speke-User-Agent": USER_AGENT,
+        "X-Speke-Version": SPEKE_VERSION,
+    }
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return headers

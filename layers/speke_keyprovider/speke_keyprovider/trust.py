@@ -33,20 +33,23 @@ class DeliveryCertificate:
     signature_hash: str | None
 
 
-def check_certificate(der: bytes, *, now: dt.datetime | None = None,
-                      allowlist: frozenset[str] = frozenset()) -> DeliveryCertificate:
+def check_certificate(
+    der: bytes, *, now: dt.datetime | None = None, allowlist: frozenset[str] = frozenset()
+) -> DeliveryCertificate:
     """Vet a DeliveryData certificate: X.509 DER, RSA >= 2048, strong signature hash, in validity,
     and on the SHA-256 allowlist when one is configured. Raises a 4xx ``SpekeError`` otherwise."""
     cert = _load(der)
     now = now or dt.datetime.now(dt.UTC)
     if now < cert.not_before:
         raise CertificateRejected(
-            f"DeliveryData certificate is not yet valid (valid from {cert.not_before:%Y-%m-%dT%H:%M:%SZ})")
+            f"DeliveryData certificate is not yet valid (valid from {cert.not_before:%Y-%m-%dT%H:%M:%SZ})"
+        )
     if now > cert.not_after:
         raise CertificateRejected(f"DeliveryData certificate expired on {cert.not_after:%Y-%m-%dT%H:%M:%SZ}")
     if allowlist and cert.sha256 not in allowlist:
         raise CertificateNotTrusted(
-            f"DeliveryData certificate is not trusted: SHA-256 fingerprint {cert.sha256} is not registered")
+            f"DeliveryData certificate is not trusted: SHA-256 fingerprint {cert.sha256} is not registered"
+        )
     return cert
 
 
@@ -69,15 +72,18 @@ def _load(der: bytes) -> DeliveryCertificate:
         raise CertificateRejected(f"DeliveryData certificate key must be RSA (got {kind})")
     if public_key.key_size < MIN_RSA_BITS:
         raise CertificateRejected(
-            f"DeliveryData certificate RSA key is {public_key.key_size} bits; at least {MIN_RSA_BITS} required")
+            f"DeliveryData certificate RSA key is {public_key.key_size} bits; at least {MIN_RSA_BITS} required"
+        )
     try:
         algorithm = cert.signature_hash_algorithm
         signature_hash = algorithm.name if algorithm is not None else None
     except UnsupportedAlgorithm:
         signature_hash = None
     if signature_hash not in ACCEPTED_SIGNATURE_HASHES:
-        raise CertificateRejected(f"DeliveryData certificate signature hash {signature_hash or 'unknown'} is too weak; "
-                                  "SHA-256 or better required")
+        raise CertificateRejected(
+            f"DeliveryData certificate signature hash {signature_hash or 'unknown'} is too weak; "
+            "SHA-256 or better required"
+        )
     return DeliveryCertificate(
         public_key=public_key,
         sha256=hashlib.sha256(der).hexdigest(),

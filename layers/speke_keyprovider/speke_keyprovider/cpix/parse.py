@@ -45,8 +45,11 @@ MAX_RECIPIENTS = 4
 _CONTENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,256}$")
 _UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 _TRACK_TYPE = re.compile(r"^[A-Za-z0-9_+\-]{1,64}$")
-_SIMPLE_CHILDREN = {"PSSH": CHILD_PSSH, "ContentProtectionData": CHILD_CPD,
-                    "SmoothStreamingProtectionHeaderData": CHILD_SMOOTH}
+_SIMPLE_CHILDREN = {
+    "PSSH": CHILD_PSSH,
+    "ContentProtectionData": CHILD_CPD,
+    "SmoothStreamingProtectionHeaderData": CHILD_SMOOTH,
+}
 _HLS_CHILDREN = {"media": CHILD_HLS_MEDIA, "master": CHILD_HLS_MASTER}
 _LIST_TAGS = {
     "ContentKeyList": cpix("ContentKeyList"),
@@ -84,8 +87,9 @@ class _DefusedParser(DefusedXMLParser):
             nonlocal depth
             depth += 1
             if depth > MAX_XML_DEPTH:
-                raise CpixError(f"XML nested too deeply: at most {MAX_XML_DEPTH} levels of elements",
-                                reason="xml_too_deep")
+                raise CpixError(
+                    f"XML nested too deeply: at most {MAX_XML_DEPTH} levels of elements", reason="xml_too_deep"
+                )
             name = names.get(tag)
             if name is None:
                 name = names[tag] = "{" + tag if "}" in tag else tag
@@ -114,22 +118,27 @@ def parse_xml(body: bytes) -> Element:
         return parser.close()
     except DefusedXmlException as exc:
         kind = type(exc).__name__.replace("Forbidden", "")
-        raise CpixError(f"Forbidden XML construct: {kind} (DTDs, entities and external references are refused)",
-                        reason="xml_forbidden") from None
+        raise CpixError(
+            f"Forbidden XML construct: {kind} (DTDs, entities and external references are refused)",
+            reason="xml_forbidden",
+        ) from None
     except ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
         raise CpixError(f"Malformed XML at line {line}, column {column}", reason="xml_malformed") from None
     except (LookupError, ValueError):  # unknown (LookupError) or multi-byte (expat ValueError) encodings
-        raise CpixError("Unsupported XML encoding declaration: UTF-8 or UTF-16 expected",
-                        reason="xml_encoding") from None
+        raise CpixError(
+            "Unsupported XML encoding declaration: UTF-8 or UTF-16 expected", reason="xml_encoding"
+        ) from None
 
 
 def parse_request(body: bytes) -> CpixRequest:
     root = parse_xml(body)
     if root.tag != cpix("CPIX"):
         ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
-        raise CpixError(f"Root element must be CPIX in namespace {CPIX} (got {local_name(root.tag)!r} in "
-                        f"{ns or 'no namespace'!r})", reason="xml_namespace")
+        raise CpixError(
+            f"Root element must be CPIX in namespace {CPIX} (got {local_name(root.tag)!r} in {ns or 'no namespace'!r})",
+            reason="xml_namespace",
+        )
     content_id = root.get("contentId")
     if content_id is None or not content_id.strip():
         raise CpixError("Missing CPIX@contentId")
@@ -151,8 +160,15 @@ def parse_request(body: bytes) -> CpixRequest:
         raise CpixError("Missing CPIX encryption contract: no ContentKeyUsageRuleList", reason="contract_missing")
     usage_rules = _usage_rules(usage_list)
     recipients = _recipients(lists.get("DeliveryDataList"))
-    return CpixRequest(root=root, content_id=content_id, content_keys=content_keys, drm_systems=drm_systems,
-                       usage_rules=usage_rules, periods=periods, recipients=recipients)
+    return CpixRequest(
+        root=root,
+        content_id=content_id,
+        content_keys=content_keys,
+        drm_systems=drm_systems,
+        usage_rules=usage_rules,
+        periods=periods,
+        recipients=recipients,
+    )
 
 
 def parse_uuid(text: str | None, what: str) -> uuid.UUID:
@@ -232,8 +248,7 @@ def _content_keys(elements: list[Element]) -> list[ContentKeyRequest]:
         schemes.add(scheme)
         if len(element) and any(child.tag in _KEY_DATA_TAGS for child in element):
             raise CpixError(f"ContentKey {kid} carries key data: a SPEKE request must not")
-        keys.append(ContentKeyRequest(kid=kid, scheme=scheme, explicit_iv=_explicit_iv(element, kid),
-                                      element=element))
+        keys.append(ContentKeyRequest(kid=kid, scheme=scheme, explicit_iv=_explicit_iv(element, kid), element=element))
     if len(schemes) > 1:
         raise CpixError("Non compliant ContentKey@commonEncryptionScheme combination")
     return keys
@@ -265,8 +280,11 @@ def _drm_systems(elements: list[Element], by_kid: dict[uuid.UUID, ContentKeyRequ
         if (kid, system_id) in seen:
             raise CpixError(f"Duplicate DRMSystem for KID {kid} and systemId {system_id}")
         seen.add((kid, system_id))
-        systems.append(DrmSystemRequest(system_id=system_id, kid=kid, children=_signalling_children(
-            element, kid, system_id), element=element))
+        systems.append(
+            DrmSystemRequest(
+                system_id=system_id, kid=kid, children=_signalling_children(element, kid, system_id), element=element
+            )
+        )
     return systems
 
 
@@ -290,8 +308,9 @@ def _signalling_children(element: Element, kid: uuid.UUID, system_id: str) -> li
         elif name in _SIMPLE_CHILDREN:
             key = _SIMPLE_CHILDREN[name]
         else:
-            raise CpixError(f"Unsupported DRMSystem child {name} in DRMSystem {system_id} for KID {kid}",
-                            reason="drm_unsupported")
+            raise CpixError(
+                f"Unsupported DRMSystem child {name} in DRMSystem {system_id} for KID {kid}", reason="drm_unsupported"
+            )
         if key in seen:
             raise CpixError(f"Duplicate {name} in DRMSystem {system_id} for KID {kid}")
         seen.add(key)
@@ -333,31 +352,38 @@ def _usage_rules(element: Element) -> list[UsageRule]:
         if track_type is None or not track_type.strip():
             raise CpixError(f"Missing ContentKeyUsageRule@intendedTrackType for KID {kid}", reason="contract_invalid")
         if not _TRACK_TYPE.match(track_type):
-            raise CpixError(f"Malformed encryption contract: invalid intendedTrackType {_quote(track_type)}",
-                            reason="contract_invalid")
+            raise CpixError(
+                f"Malformed encryption contract: invalid intendedTrackType {_quote(track_type)}",
+                reason="contract_invalid",
+            )
         rule = UsageRule(kid=kid, track_type=track_type)
         for item in child:
             name = local_name(item.tag)
             if not item.tag.startswith(_CPIX_PREFIX):
                 rule.other_filters.append(name)
             elif name == "VideoFilter":
-                rule.video_filters.append(VideoFilter(
-                    min_pixels=_int_attr(item, "minPixels", "VideoFilter@minPixels", contract=True),
-                    max_pixels=_int_attr(item, "maxPixels", "VideoFilter@maxPixels", contract=True),
-                    hdr=_bool_attr(item, "hdr", "VideoFilter@hdr"),
-                    min_fps=_int_attr(item, "minFps", "VideoFilter@minFps", contract=True),
-                    max_fps=_int_attr(item, "maxFps", "VideoFilter@maxFps", contract=True),
-                ))
+                rule.video_filters.append(
+                    VideoFilter(
+                        min_pixels=_int_attr(item, "minPixels", "VideoFilter@minPixels", contract=True),
+                        max_pixels=_int_attr(item, "maxPixels", "VideoFilter@maxPixels", contract=True),
+                        hdr=_bool_attr(item, "hdr", "VideoFilter@hdr"),
+                        min_fps=_int_attr(item, "minFps", "VideoFilter@minFps", contract=True),
+                        max_fps=_int_attr(item, "maxFps", "VideoFilter@maxFps", contract=True),
+                    )
+                )
             elif name == "AudioFilter":
-                rule.audio_filters.append(AudioFilter(
-                    min_channels=_int_attr(item, "minChannels", "AudioFilter@minChannels", contract=True),
-                    max_channels=_int_attr(item, "maxChannels", "AudioFilter@maxChannels", contract=True),
-                ))
+                rule.audio_filters.append(
+                    AudioFilter(
+                        min_channels=_int_attr(item, "minChannels", "AudioFilter@minChannels", contract=True),
+                        max_channels=_int_attr(item, "maxChannels", "AudioFilter@maxChannels", contract=True),
+                    )
+                )
             elif name == "KeyPeriodFilter":
                 period_id = item.get("periodId")
                 if period_id is None or not period_id.strip():
-                    raise CpixError("Malformed encryption contract: KeyPeriodFilter without periodId",
-                                    reason="contract_invalid")
+                    raise CpixError(
+                        "Malformed encryption contract: KeyPeriodFilter without periodId", reason="contract_invalid"
+                    )
                 rule.period_ids.append(period_id)
             else:
                 rule.other_filters.append(name)
@@ -376,15 +402,15 @@ def _recipients(element: Element | None) -> list[Recipient]:
             raise CpixError("DeliveryData must not carry a DocumentKey or MACMethod in a request")
         cert = child.find(f"{cpix('DeliveryKey')}/{ds('X509Data')}/{ds('X509Certificate')}")
         if cert is None or not (cert.text or "").strip():
-            raise CpixError("Missing DeliveryData/DeliveryKey/ds:X509Data/ds:X509Certificate",
-                            reason="certificate_rejected")
+            raise CpixError(
+                "Missing DeliveryData/DeliveryKey/ds:X509Data/ds:X509Certificate", reason="certificate_rejected"
+            )
         if len(cert):
             raise CpixError("DeliveryData X509Certificate must hold base64 text only", reason="certificate_rejected")
         try:
             der = base64.b64decode("".join(cert.text.split()), validate=True)  # type: ignore[union-attr]
         except (binascii.Error, ValueError):
-            raise CpixError("DeliveryData X509Certificate is not valid base64",
-                            reason="certificate_rejected") from None
+            raise CpixError("DeliveryData X509Certificate is not valid base64", reason="certificate_rejected") from None
         recipients.append(Recipient(certificate_der=der, element=child))
     if not recipients:
         raise CpixError("Empty DeliveryDataList: at least one DeliveryData is required")
@@ -400,8 +426,9 @@ def _int_attr(element: Element, name: str, what: str, *, contract: bool = False)
     text = text.strip()
     if not text.isdigit() or len(text) > 12:
         prefix = "Malformed encryption contract: " if contract else ""
-        raise CpixError(f"{prefix}{what} must be a non-negative integer",
-                        reason="contract_invalid" if contract else "cpix_invalid")
+        raise CpixError(
+            f"{prefix}{what} must be a non-negative integer", reason="contract_invalid" if contract else "cpix_invalid"
+        )
     return int(text)
 
 

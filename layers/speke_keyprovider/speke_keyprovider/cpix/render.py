@@ -31,9 +31,14 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def render_response(request: CpixRequest, keys: dict[uuid.UUID, bytes], *, signalling: SignallingSettings,
-                    delivery: DeliveryKeys | None = None,
-                    certificates: Sequence[DeliveryCertificate] = ()) -> bytes:
+def render_response(
+    request: CpixRequest,
+    keys: dict[uuid.UUID, bytes],
+    *,
+    signalling: SignallingSettings,
+    delivery: DeliveryKeys | None = None,
+    certificates: Sequence[DeliveryCertificate] = (),
+) -> bytes:
     root = request.root
     root.attrib.pop("id", None)
     if delivery is not None:
@@ -58,8 +63,13 @@ def render_response(request: CpixRequest, keys: dict[uuid.UUID, bytes], *, signa
     for system in request.drm_systems:
         if not system.children:
             continue
-        context = drm.KeySignalContext(system_id=system.system_id, kid=system.kid, content_id=request.content_id,
-                                       scheme=scheme, settings=signalling)
+        context = drm.KeySignalContext(
+            system_id=system.system_id,
+            kid=system.kid,
+            content_id=request.content_id,
+            scheme=scheme,
+            settings=signalling,
+        )
         wanted = [_CHILDREN[name] for name, _ in system.children]
         values = drm.signal(context, wanted)
         for child, (_, element) in zip(wanted, system.children, strict=True):
@@ -84,8 +94,10 @@ def _encrypted_value(parent: Element, wrapped: bytes) -> None:
 
 def _add_document_key(delivery_data: Element, certificate: DeliveryCertificate, keys: DeliveryKeys) -> None:
     document_key = Element(cpix("DocumentKey"), Algorithm=ALG_AES256_CBC)
-    _encrypted_value(SubElement(SubElement(document_key, cpix("Data")), pskc("Secret")),
-                     rsa_oaep_wrap(certificate.public_key, keys.document_key))
+    _encrypted_value(
+        SubElement(SubElement(document_key, cpix("Data")), pskc("Secret")),
+        rsa_oaep_wrap(certificate.public_key, keys.document_key),
+    )
     mac_method = Element(cpix("MACMethod"), Algorithm=ALG_HMAC_SHA512)
     _encrypted_value(SubElement(mac_method, cpix("Key")), rsa_oaep_wrap(certificate.public_key, keys.mac_key))
     position = list(delivery_data).index(delivery_data.find(cpix("DeliveryKey"))) + 1  # type: ignore[arg-type]

@@ -47,8 +47,7 @@ class DrmSystem:
 
 
 SYSTEMS: dict[str, DrmSystem] = {
-    system.system_id: system
-    for system in map(DrmSystem.from_module, (widevine, playready, fairplay, clearkey, aes128))
+    system.system_id: system for system in map(DrmSystem.from_module, (widevine, playready, fairplay, clearkey, aes128))
 }
 
 

@@ -36,9 +36,7 @@ def quoted(value: str, *, setting: str | None = None) -> str:
     a template that yields a forbidden character is a deployment error, never silently patched.
     """
     if '"' in value or "\r" in value or "\n" in value:
-        raise ConfigurationError(
-            f"{setting or 'HLS attribute'} yields a value with a double quote or a line break"
-        )
+        raise ConfigurationError(f"{setting or 'HLS attribute'} yields a value with a double quote or a line break")
     return f'"{value}"'
 
 

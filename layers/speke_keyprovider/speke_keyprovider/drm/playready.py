@@ -72,8 +72,7 @@ def render(ctx: KeySignalContext, children: frozenset[Child]) -> dict[Child, str
             out[Child.PSSH] = pssh_b64
         if Child.CONTENT_PROTECTION_DATA in children:
             out[Child.CONTENT_PROTECTION_DATA] = b64_text(
-                cenc_pssh_element(pssh_b64)
-                + f'<mspr:pro xmlns:mspr="urn:microsoft:playready">{pro_b64}</mspr:pro>'
+                cenc_pssh_element(pssh_b64) + f'<mspr:pro xmlns:mspr="urn:microsoft:playready">{pro_b64}</mspr:pro>'
             )
     if Child.SMOOTH_STREAMING in children:
         # The Smooth Streaming manifest's ProtectionHeader text is the base64 PlayReady Object.

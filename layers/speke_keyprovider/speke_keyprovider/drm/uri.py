@@ -18,9 +18,7 @@ def key_uri(template: str, setting: str, ctx: KeySignalContext) -> str:
     try:
         uri = template.format(content_id=_path_segment(ctx.content_id), kid=str(ctx.kid))
     except (KeyError, IndexError, ValueError):
-        raise ConfigurationError(
-            f"{setting} may only use the placeholders {{content_id}} and {{kid}}"
-        ) from None
+        raise ConfigurationError(f"{setting} may only use the placeholders {{content_id}} and {{kid}}") from None
     if not uri:
         raise ConfigurationError(f"{setting} yields an empty URI")
     return uri

@@ -76,10 +76,7 @@ def read_content_keys(cpix_xml: bytes, private_key: rsa.RSAPrivateKey | None = N
         raise CpixReadError("no ContentKeyList")
     content_keys = children(key_list, CPIX, "ContentKey")
     delivery: DeliveryKeys | None = None
-    if any(
-        path(ck, (CPIX, "Data"), (PSKC, "Secret"), (PSKC, "EncryptedValue")) is not None
-        for ck in content_keys
-    ):
+    if any(path(ck, (CPIX, "Data"), (PSKC, "Secret"), (PSKC, "EncryptedValue")) is not None for ck in content_keys):
         if private_key is None:
             raise CpixReadError("content keys are encrypted: a private key is needed")
         delivery = unwrap_delivery_keys(root, private_key)
@@ -171,9 +168,7 @@ def unwrap_delivery_keys(root: Element, private_key: rsa.RSAPrivateKey) -> Deliv
     )
     match = None
     for delivery_data in children(delivery_list, CPIX, "DeliveryData"):
-        cert_text = text(
-            path(delivery_data, (CPIX, "DeliveryKey"), (DS, "X509Data"), (DS, "X509Certificate"))
-        )
+        cert_text = text(path(delivery_data, (CPIX, "DeliveryKey"), (DS, "X509Data"), (DS, "X509Certificate")))
         if cert_text and certificate_spki(b64(cert_text, "X509Certificate")) == ours:
             match = delivery_data
             break

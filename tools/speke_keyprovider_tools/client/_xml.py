@@ -45,9 +45,7 @@ def parse(document: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Element:
     if not document.strip():
         raise XmlError("empty document")
     try:
-        return _defused_fromstring(
-            bytes(document), forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
+        return _defused_fromstring(bytes(document), forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise XmlError(f"forbidden XML construct ({type(exc).__name__})") from None
     except ParseError as exc:
@@ -114,9 +112,7 @@ class Writer:
     def close(self, tag: str) -> None:
         self._parts.append(f"</{tag}>")
 
-    def leaf(
-        self, tag: str, value: str, attrs: Mapping[str, object] | Iterable[tuple[str, object]] = ()
-    ) -> None:
+    def leaf(self, tag: str, value: str, attrs: Mapping[str, object] | Iterable[tuple[str, object]] = ()) -> None:
         self.open(tag, attrs)
         self._parts.append(escape(value))
         self.close(tag)

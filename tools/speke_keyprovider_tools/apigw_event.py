@@ -14,11 +14,20 @@ DEFAULT_CALLER_ARN = "arn:aws:sts::111122223333:assumed-role/SpekeMediaPackageRo
 SPEKE_HEADERS = {"Content-Type": "application/xml", "X-Speke-Version": "2.0"}
 
 
-def rest_proxy_event(body: bytes | str | None, *, headers: Mapping[str, str] | None = None,
-                     base64_body: bool | None = None, caller_arn: str | None = DEFAULT_CALLER_ARN,
-                     access_key: str | None = "ASIAEXAMPLEKEY", account_id: str = "111122223333",
-                     method: str = "POST", path: str = "/copyProtection", stage: str = "Prod",
-                     query: Mapping[str, str] | None = None, request_id: str | None = None) -> dict[str, Any]:
+def rest_proxy_event(
+    body: bytes | str | None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    base64_body: bool | None = None,
+    caller_arn: str | None = DEFAULT_CALLER_ARN,
+    access_key: str | None = "ASIAEXAMPLEKEY",
+    account_id: str = "111122223333",
+    method: str = "POST",
+    path: str = "/copyProtection",
+    stage: str = "Prod",
+    query: Mapping[str, str] | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
     """One REST proxy event. ``base64_body=None`` sends UTF-8 bodies as text and others as base64,
     as API Gateway does; ``caller_arn=None`` leaves the identity without an IAM principal."""
     headers = dict(SPEKE_HEADERS if headers is None else headers)
@@ -38,18 +47,38 @@ def rest_proxy_event(body: bytes | str | None, *, headers: Mapping[str, str] | N
         is_b64 = bool(base64_body)
     identity: dict[str, Any] = {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent")}
     if caller_arn is not None:
-        identity.update({"userArn": caller_arn, "caller": access_key, "accessKey": access_key,
-                         "accountId": account_id, "user": access_key})
+        identity.update(
+            {
+                "userArn": caller_arn,
+                "caller": access_key,
+                "accessKey": access_key,
+                "accountId": account_id,
+                "user": access_key,
+            }
+        )
     params = dict(query) if query else None
     return {
-        "resource": "/copyProtection", "path": path, "httpMethod": method,
-        "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "resource": "/copyProtection",
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": params,
         "multiValueQueryStringParameters": {k: [v] for k, v in params.items()} if params else None,
-        "pathParameters": None, "stageVariables": None,
-        "requestContext": {"resourcePath": "/copyProtection", "httpMethod": method, "path": f"/{stage}{path}",
-                           "stage": stage, "requestId": request_id or str(uuid.uuid4()),
-                           "accountId": account_id, "apiId": "speke", "protocol": "HTTP/1.1",
-                           "identity": identity, "requestTimeEpoch": int(time.time() * 1000)},
-        "body": text, "isBase64Encoded": is_b64,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/copyProtection",
+            "httpMethod": method,
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "requestId": request_id or str(uuid.uuid4()),
+            "accountId": account_id,
+            "apiId": "speke",
+            "protocol": "HTTP/1.1",
+            "identity": identity,
+            "requestTimeEpoch": int(time.time() * 1000),
+        },
+        "body": text,
+        "isBase64Encoded": is_b64,
     }

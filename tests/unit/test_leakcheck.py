@@ -14,8 +14,6 @@ import pytest
 from tests import leakcheck
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.unit
-
 KEY = bytes.fromhex("f11a18a35cc5cb5080547aff81458d53")
 
 
@@ -39,9 +37,7 @@ def test_scan_finds_every_form(shown, as_json):
 
 
 def test_scan_ignores_kids_and_degenerate_values():
-    texts = [
-        ("t::x", "log", '{"kid": "0f083e4e-b831-4a3d-917e-ce78076e54aa", "v": "AAAAAAAAAAAAAAAAAAAAAAAAAA"}')
-    ]
+    texts = [("t::x", "log", '{"kid": "0f083e4e-b831-4a3d-917e-ce78076e54aa", "v": "AAAAAAAAAAAAAAAAAAAAAAAAAA"}')]
     assert leakcheck.scan(texts, {KEY: "CEK", bytes(16): "CEK"}) == []
 
 

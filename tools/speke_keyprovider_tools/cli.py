@@ -157,9 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("url", help="the key provider URL, e.g. https://.../copyProtection")
-    p.add_argument(
-        "--content-id", default="speke-keyprovider-check", help="CPIX@contentId (default: %(default)s)"
-    )
+    p.add_argument("--content-id", default="speke-keyprovider-check", help="CPIX@contentId (default: %(default)s)")
     p.add_argument(
         "--video-preset",
         default="PRESET_VIDEO_1",
@@ -179,26 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="widevine,playready,fairplay",
         help=f"comma-separated: {','.join(DRM_NAMES)} or system ids (default: %(default)s)",
     )
-    p.add_argument(
-        "--scheme", default="cbcs", choices=SCHEMES, help="commonEncryptionScheme (default: %(default)s)"
-    )
+    p.add_argument("--scheme", default="cbcs", choices=SCHEMES, help="commonEncryptionScheme (default: %(default)s)")
     p.add_argument("--periods", type=int, default=1, help="key periods in the request (default: %(default)s)")
     p.add_argument("--cert", type=Path, help="delivery certificate (PEM or DER): ask for encrypted keys")
     p.add_argument("--key", type=Path, help="its private key (PEM), to decrypt and verify the answer")
-    p.add_argument(
-        "--region", help="SigV4 region (default: from the URL, else the AWS config, else us-east-1)"
-    )
+    p.add_argument("--region", help="SigV4 region (default: from the URL, else the AWS config, else us-east-1)")
     p.add_argument("--profile", help="AWS profile for the credential chain")
     p.add_argument("--access-key", help="explicit access key id (e.g. the one `make run` prints)")
     p.add_argument("--secret-key", help="explicit secret access key")
     p.add_argument("--session-token", help="explicit session token")
-    p.add_argument(
-        "--timeout", type=float, default=15.0, help="seconds per HTTP request (default: %(default)s)"
-    )
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds per HTTP request (default: %(default)s)")
     p.add_argument("--show-keys", action="store_true", help="print the content keys themselves")
-    p.add_argument(
-        "--save", type=Path, metavar="DIR", help="keep the request, the response and the report in DIR"
-    )
+    p.add_argument("--save", type=Path, metavar="DIR", help="keep the request, the response and the report in DIR")
     p.add_argument(
         "--matrix",
         action="store_true",
@@ -216,9 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--content-id", required=True)
-    p.add_argument(
-        "--kid", action="append", required=True, help="KID (UUID); repeat or comma-separate for several"
-    )
+    p.add_argument("--kid", action="append", required=True, help="KID (UUID); repeat or comma-separate for several")
     p.add_argument(
         "--key-source",
         choices=("file", "secretsmanager", "kms"),
@@ -262,9 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out-dir", type=Path, default=Path("."), help="directory (default: current)")
     p.add_argument("--name", default="delivery", help="file name stem (default: %(default)s)")
-    p.add_argument(
-        "--cn", default="www.speke-keyprovider-test.example", help="subject CN (default: %(default)s)"
-    )
+    p.add_argument("--cn", default="www.speke-keyprovider-test.example", help="subject CN (default: %(default)s)")
     p.add_argument("--days", type=int, default=365, help="validity in days (default: %(default)s)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     common(p)
@@ -280,24 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", type=Path, help="CPIX request document")
     p.add_argument("--out", type=Path, help="write here instead of stdout")
-    p.add_argument(
-        "--base64", action="store_true", help="base64 body with isBase64Encoded=true (binary media types)"
-    )
+    p.add_argument("--base64", action="store_true", help="base64 body with isBase64Encoded=true (binary media types)")
     p.add_argument("--speke-version", default="2.0", help="X-Speke-Version header (default: %(default)s)")
-    p.add_argument(
-        "--caller-arn", help="requestContext.identity.userArn (default: a MediaPackage role session)"
-    )
-    p.add_argument(
-        "--no-identity", action="store_true", help="no IAM identity (the function must answer 403)"
-    )
+    p.add_argument("--caller-arn", help="requestContext.identity.userArn (default: a MediaPackage role session)")
+    p.add_argument("--no-identity", action="store_true", help="no IAM identity (the function must answer 403)")
     p.add_argument("--stage", default="Prod", help="API stage (default: %(default)s)")
     p.add_argument("--no-color", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
-def main(
-    argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None
-) -> int:
+def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     parser = build_parser()
@@ -390,9 +368,7 @@ def _credentials(args: argparse.Namespace) -> tuple[Any, str]:
     try:
         creds = session.get_credentials()
     except Exception as exc:  # any credential-chain failure means "no credentials"
-        raise CliError(
-            f"AWS credentials could not be loaded ({type(exc).__name__})", EXIT_UNAVAILABLE
-        ) from None
+        raise CliError(f"AWS credentials could not be loaded ({type(exc).__name__})", EXIT_UNAVAILABLE) from None
     if creds is None:
         raise CliError(
             "no AWS credentials found (credential chain empty); use --profile or --access-key/--secret-key",
@@ -567,9 +543,7 @@ def _save(
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "request.xml").write_bytes(request_xml)
         (directory / "response.body").write_bytes(body)
-        (directory / "response.json").write_text(
-            json.dumps({"status": status, "headers": headers}, indent=2) + "\n"
-        )
+        (directory / "response.json").write_text(json.dumps({"status": status, "headers": headers}, indent=2) + "\n")
         (directory / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     except OSError as exc:
         raise CliError(f"cannot save into {directory}: {exc.strerror}") from None
@@ -589,9 +563,7 @@ def _print_report(out: Out, summary: dict[str, Any], report: Any, *, show_keys: 
     )
     out.line()
     if report.keys:
-        headers = ["KID", "TRACK TYPE", "PERIOD", "SCHEME", "KEY SHA-256"] + (
-            ["KEY (hex)"] if show_keys else []
-        )
+        headers = ["KID", "TRACK TYPE", "PERIOD", "SCHEME", "KEY SHA-256"] + (["KEY (hex)"] if show_keys else [])
         rows = []
         for row in report.keys:
             cells = [
@@ -658,9 +630,9 @@ def _describe(entry: dict[str, Any]) -> str:
 
 
 def cmd_derive(args: argparse.Namespace, out: Out, err: Out) -> int:
-    from .errors import ConfigurationError, SpekeError
-    from .key_sources import FileMasterKey
-    from .settings import Settings
+    from speke_keyprovider.errors import ConfigurationError, SpekeError
+    from speke_keyprovider.key_sources import FileMasterKey
+    from speke_keyprovider.settings import Settings
 
     kids = []
     for item in args.kid:
@@ -672,8 +644,7 @@ def cmd_derive(args: argparse.Namespace, out: Out, err: Out) -> int:
                     raise CliError(f"--kid {text.strip()!r} is not a UUID") from None
     if not args.show_keys:
         raise CliError(
-            "refusing to print content keys without --show-keys (they are secrets: mind your "
-            "terminal history and logs)"
+            "refusing to print content keys without --show-keys (they are secrets: mind your terminal history and logs)"
         )
     env = dict(os.environ)
     env["KEY_SOURCE"] = args.key_source or env.get("KEY_SOURCE", "file")
@@ -732,8 +703,7 @@ def cmd_derive(args: argparse.Namespace, out: Out, err: Out) -> int:
 def _aws_key_source(settings: Any, args: argparse.Namespace) -> Any:
     import boto3
     from botocore.exceptions import BotoCoreError
-
-    from . import aws_key_sources
+    from speke_keyprovider import aws_key_sources
 
     try:
         session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
@@ -752,16 +722,12 @@ def _aws_key_source(settings: Any, args: argparse.Namespace) -> Any:
 def cmd_cert_check(args: argparse.Namespace, out: Out, err: Out) -> int:
     import warnings
 
-    from .errors import SpekeError
-    from .trust import certificate_fingerprint, check_certificate
+    from speke_keyprovider.errors import SpekeError
+    from speke_keyprovider.trust import certificate_fingerprint, check_certificate
 
     der = _read_cert_der(args.file)
-    allowlist_text = (
-        args.allowlist if args.allowlist is not None else os.environ.get("TRUSTED_CERT_SHA256", "")
-    )
-    allowlist = frozenset(
-        item.strip().replace(":", "").lower() for item in allowlist_text.split(",") if item.strip()
-    )
+    allowlist_text = args.allowlist if args.allowlist is not None else os.environ.get("TRUSTED_CERT_SHA256", "")
+    allowlist = frozenset(item.strip().replace(":", "").lower() for item in allowlist_text.split(",") if item.strip())
     now = None
     if args.at:
         try:

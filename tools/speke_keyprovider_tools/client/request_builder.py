@@ -176,15 +176,11 @@ def contract_tracks(video_preset: str, audio_preset: str) -> tuple[TrackSpec, ..
     try:
         video = PRESETS["VIDEO"][video_preset]
     except KeyError:
-        raise ValueError(
-            f"unknown video preset {video_preset!r}: use one of {', '.join(VIDEO_PRESETS)}"
-        ) from None
+        raise ValueError(f"unknown video preset {video_preset!r}: use one of {', '.join(VIDEO_PRESETS)}") from None
     try:
         audio = PRESETS["AUDIO"][audio_preset]
     except KeyError:
-        raise ValueError(
-            f"unknown audio preset {audio_preset!r}: use one of {', '.join(AUDIO_PRESETS)}"
-        ) from None
+        raise ValueError(f"unknown audio preset {audio_preset!r}: use one of {', '.join(AUDIO_PRESETS)}") from None
     if (video_preset == "SHARED") != (audio_preset == "SHARED"):
         raise ValueError("SHARED must be chosen for both the video and the audio preset")
     if video_preset == "SHARED":
@@ -320,9 +316,7 @@ def build_request(
     )
 
 
-def _children_per_system(
-    system_ids: list[str], overrides: Mapping[str, Sequence[str]]
-) -> dict[str, tuple[str, ...]]:
+def _children_per_system(system_ids: list[str], overrides: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
     resolved = {resolve_system(name): tuple(value) for name, value in overrides.items()}
     out: dict[str, tuple[str, ...]] = {}
     for system_id in system_ids:

@@ -18,7 +18,8 @@ from botocore.credentials import Credentials
 MAX_SKEW = dt.timedelta(minutes=5)
 _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<ak>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)"
-    r"/aws4_request,\s*SignedHeaders=(?P<signed>[a-z0-9;\-]+),\s*Signature=(?P<sig>[0-9a-f]{64})$")
+    r"/aws4_request,\s*SignedHeaders=(?P<signed>[a-z0-9;\-]+),\s*Signature=(?P<sig>[0-9a-f]{64})$"
+)
 
 
 class SigV4Rejected(Exception):
@@ -33,8 +34,14 @@ class LocalCredentials:
     service: str = "execute-api"
 
 
-def verify(method: str, url: str, headers: Mapping[str, str], body: bytes, creds: LocalCredentials,
-           now: dt.datetime | None = None) -> str:
+def verify(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    creds: LocalCredentials,
+    now: dt.datetime | None = None,
+) -> str:
     """Verify a SigV4-signed request; returns the access key id. Raises ``SigV4Rejected``."""
     lower = {k.lower(): v for k, v in headers.items()}
     auth = lower.get("authorization")
@@ -65,8 +72,7 @@ def verify(method: str, url: str, headers: Mapping[str, str], body: bytes, creds
     missing = [name for name in signed_names if name not in lower]
     if missing:
         raise SigV4Rejected("A signed header is missing from the request")
-    request = AWSRequest(method=method, url=url, data=body,
-                         headers={name: lower[name] for name in signed_names})
+    request = AWSRequest(method=method, url=url, data=body, headers={name: lower[name] for name in signed_names})
     request.context["timestamp"] = amz_date
     signer = SigV4Auth(Credentials(creds.access_key_id, creds.secret_access_key), creds.service, creds.region)
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)

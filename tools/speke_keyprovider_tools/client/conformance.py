@@ -283,9 +283,7 @@ class _Checker:
             self.fail("DeliveryData has no DocumentKey")
         else:
             if document_key.get("Algorithm") != ALG_AES256_CBC:
-                self.fail(
-                    f"DocumentKey@Algorithm is {document_key.get('Algorithm')!r}, expected {ALG_AES256_CBC}"
-                )
+                self.fail(f"DocumentKey@Algorithm is {document_key.get('Algorithm')!r}, expected {ALG_AES256_CBC}")
             self.rsa_value(
                 path(document_key, (CPIX, "Data"), (PSKC, "Secret"), (PSKC, "EncryptedValue")), "DocumentKey"
             )
@@ -300,8 +298,7 @@ class _Checker:
             self.rsa_value(aws, "MACMethod key")
         elif child(child(mac, CPIX, "Key"), ENC, "CipherData") is not None:
             self.warn(
-                "MAC key is in the DASH-IF vectors' form (cpix:Key/enc:*), "
-                "not AWS's cpix:Key/pskc:EncryptedValue"
+                "MAC key is in the DASH-IF vectors' form (cpix:Key/enc:*), not AWS's cpix:Key/pskc:EncryptedValue"
             )
             self.rsa_value(child(mac, CPIX, "Key"), "MACMethod key")
         elif child(mac, PSKC, "MACKey") is not None:
@@ -354,9 +351,7 @@ class _Checker:
                 continue
             scheme = answered.get("commonEncryptionScheme")
             if scheme != built.scheme:
-                self.fail(
-                    f"ContentKey {kid} commonEncryptionScheme is {scheme!r}, the request had {built.scheme!r}"
-                )
+                self.fail(f"ContentKey {kid} commonEncryptionScheme is {scheme!r}, the request had {built.scheme!r}")
             asked = asked_attrs.get(kid)
             if asked is not None:
                 for name, asked_value in asked.attrib.items():
@@ -364,9 +359,7 @@ class _Checker:
                         None,
                         asked_value,
                     ):
-                        self.fail(
-                            f"ContentKey {kid} @{name} changed from {asked_value!r} to {answered.get(name)!r}"
-                        )
+                        self.fail(f"ContentKey {kid} @{name} changed from {asked_value!r} to {answered.get(name)!r}")
             explicit_iv = answered.get("explicitIV")
             if explicit_iv is not None:
                 try:
@@ -387,9 +380,7 @@ class _Checker:
             )
         for kid in by_kid:
             if kid not in {str(k.kid) for k in built.keys}:
-                self.fail(
-                    f"ContentKey {kid} was not requested (this checker expects kids echoed, never replaced)"
-                )
+                self.fail(f"ContentKey {kid} was not requested (this checker expects kids echoed, never replaced)")
 
     def key_value(self, ck: Element, kid: str, delivery: DeliveryKeys | None) -> bytes | None:
         secret = path(ck, (CPIX, "Data"), (PSKC, "Secret"))
@@ -405,9 +396,7 @@ class _Checker:
             if method is None or method.get("Algorithm") != ALG_AES256_CBC:
                 self.fail(f"ContentKey {kid} EncryptionMethod is not {ALG_AES256_CBC}")
             try:
-                blob = b64decode(
-                    text(path(encrypted, (ENC, "CipherData"), (ENC, "CipherValue"))), "CipherValue"
-                )
+                blob = b64decode(text(path(encrypted, (ENC, "CipherData"), (ENC, "CipherValue"))), "CipherValue")
                 mac = b64decode(text(child(secret, PSKC, "ValueMAC")), "ValueMAC")
             except SignallingError as exc:
                 self.fail(f"ContentKey {kid}: {exc}")
@@ -462,9 +451,7 @@ class _Checker:
             try:
                 pair = (str(uuid.UUID(element.get("kid", ""))), str(uuid.UUID(element.get("systemId", ""))))
             except ValueError:
-                self.fail(
-                    f"DRMSystem with a bad kid/systemId: {element.get('kid')!r} / {element.get('systemId')!r}"
-                )
+                self.fail(f"DRMSystem with a bad kid/systemId: {element.get('kid')!r} / {element.get('systemId')!r}")
                 continue
             if pair in found:
                 self.fail(f"DRMSystem {_name(pair[1])} for {pair[0]} appears twice")
@@ -595,8 +582,7 @@ class _Signalling:
                     self.fail(f"{where} Widevine protection_scheme missing (required for cbcs)")
             elif wv.protection_scheme != FOURCC.get(self.scheme):
                 self.fail(
-                    f"{where} Widevine protection_scheme is {wv.protection_scheme_fourcc!r}, "
-                    f"expected {self.scheme!r}"
+                    f"{where} Widevine protection_scheme is {wv.protection_scheme_fourcc!r}, expected {self.scheme!r}"
                 )
         elif self.system_id == PLAYREADY:
             if box.version != 0:

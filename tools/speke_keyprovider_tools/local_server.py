@@ -9,7 +9,7 @@ the same ``lambda_handler`` as the deployed function.
   boto3's ``AWS_ENDPOINT_URL`` lets a moto server stand in for Secrets Manager / KMS.
 * One line per request on stderr; stops cleanly on Ctrl-C / SIGTERM.
 
-Run: ``python -m speke_keyprovider.local_server [--port 3000] [--handler functions/key_provider/app.py]``
+Run: ``python -m speke_keyprovider_tools.local_server [--port 3000] [--handler functions/key_provider/app.py]``
 """
 
 from __future__ import annotations
@@ -84,18 +84,27 @@ def configure_environment(env: dict[str, str], state_dir: Path) -> list[str]:
 
 
 def lambda_context(request_id: str) -> SimpleNamespace:
-    return SimpleNamespace(function_name="speke-keyprovider-local", function_version="$LATEST",
-                           memory_limit_in_mb=512, aws_request_id=request_id,
-                           invoked_function_arn=f"arn:aws:lambda:local:{LOCAL_ACCOUNT}:function:speke-keyprovider-local",
-                           get_remaining_time_in_millis=lambda: 29000)
+    return SimpleNamespace(
+        function_name="speke-keyprovider-local",
+        function_version="$LATEST",
+        memory_limit_in_mb=512,
+        aws_request_id=request_id,
+        invoked_function_arn=f"arn:aws:lambda:local:{LOCAL_ACCOUNT}:function:speke-keyprovider-local",
+        get_remaining_time_in_millis=lambda: 29000,
+    )
 
 
 class KeyProviderServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the listen backlog (socketserver's default of 5 drops bursts of clients)
 
-    def __init__(self, address: tuple[str, int], handler: Callable[[dict, Any], dict],
-                 creds: LocalCredentials, log: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: Callable[[dict, Any], dict],
+        creds: LocalCredentials,
+        log: Callable[[str], None],
+    ) -> None:
         super().__init__(address, _RequestHandler)
         self.lambda_handler = handler
         self.creds = creds
@@ -130,8 +139,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        self.server.log_line(f"{time.strftime('%H:%M:%S')} {method} {path} {status} "
-                             f"{(time.perf_counter() - started) * 1000:.1f}ms {len(body)}B")
+        self.server.log_line(
+            f"{time.strftime('%H:%M:%S')} {method} {path} {status} "
+            f"{(time.perf_counter() - started) * 1000:.1f}ms {len(body)}B"
+        )
 
     def _answer(self, method: str, path: str, query: str) -> tuple[int, dict[str, str], bytes]:
         json_headers = {"Content-Type": "application/json"}
@@ -156,8 +167,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except SigV4Rejected as exc:
             return 403, json_headers, json.dumps({"message": str(exc)}).encode()
         params = dict(item.partition("=")[::2] for item in query.split("&") if item)
-        event = rest_proxy_event(body, headers=headers, caller_arn=LOCAL_CALLER_ARN, access_key=access_key,
-                                 account_id=LOCAL_ACCOUNT, method=method, path=path, stage="local", query=params)
+        event = rest_proxy_event(
+            body,
+            headers=headers,
+            caller_arn=LOCAL_CALLER_ARN,
+            access_key=access_key,
+            account_id=LOCAL_ACCOUNT,
+            method=method,
+            path=path,
+            stage="local",
+            query=params,
+        )
         with self.server.invoke_lock:
             result = self.server.lambda_handler(event, lambda_context(event["requestContext"]["requestId"]))
         out_headers = dict(result.get("headers") or {})
@@ -178,8 +198,11 @@ def main(argv: list[str] | None = None) -> int:
 
     notes = configure_environment(os.environ, args.state_dir)  # type: ignore[arg-type]
     handler = load_handler(args.handler)
-    creds = LocalCredentials(os.environ["LOCAL_SIGV4_ACCESS_KEY_ID"], os.environ["LOCAL_SIGV4_SECRET_ACCESS_KEY"],
-                             region=os.environ["LOCAL_SIGV4_REGION"])
+    creds = LocalCredentials(
+        os.environ["LOCAL_SIGV4_ACCESS_KEY_ID"],
+        os.environ["LOCAL_SIGV4_SECRET_ACCESS_KEY"],
+        region=os.environ["LOCAL_SIGV4_REGION"],
+    )
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -192,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)  # installed before the banner, so a caller that waits for it can stop us
     signal.signal(signal.SIGINT, stop)
     host, port = server.server_address[:2]
-    log(f"speke-keyprovider listening on http://{host!s}:{port}/copyProtection "
-        f"(SigV4: service execute-api, region {creds.region})")
+    log(
+        f"speke-keyprovider listening on http://{host!s}:{port}/copyProtection "
+        f"(SigV4: service execute-api, region {creds.region})"
+    )
     for line in notes:
         log(line)
 
