@@ -21,8 +21,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import BackendUnavailable
-from .key_derivation import cek_from_mac, derivation_message
-from .key_sources import MasterKeySource, MasterKeyTooShort, master_key_from_text
+from .key_derivation import cek_from_mac, derivation_message, kid_from_mac, kid_message
+from .key_sources import KidInput, MasterKeySource, MasterKeyTooShort, master_key_from_text
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +140,7 @@ class KmsDerivedKeys:
         self._clock = clock
         self._max_entries = max_entries
         self._cache: OrderedDict[tuple[str, uuid.UUID], tuple[bytes, float]] = OrderedDict()
+        self._kid_cache: dict[tuple[str, KidInput], tuple[uuid.UUID, float]] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
@@ -203,6 +204,44 @@ class KmsDerivedKeys:
         logger.warning("serving cached content keys within their grace period", extra={"keys": len(missing)})
         return keys
 
+    def override_kids(self, content_id: str, inputs: Sequence[KidInput]) -> dict[KidInput, uuid.UUID]:
+        """Override KIDs by GenerateMac over ``kid_message`` (label speke-kid-v1), cached like the CEKs (``ttl``,
+        then ``grace`` after a failed refresh), so a KID and the key derived from it come from the same key."""
+        now = self._clock()
+        kids: dict[KidInput, uuid.UUID] = {}
+        missing: list[KidInput] = []
+        with self._lock:
+            for item in inputs:
+                entry = self._kid_cache.get((content_id, item))
+                if entry is not None and now - entry[1] < self._ttl:
+                    kids[item] = entry[0]
+                else:
+                    missing.append(item)
+        fetched: dict[KidInput, uuid.UUID] = {}
+        try:
+            for item in missing:
+                response = self._get_client().generate_mac(
+                    KeyId=self._key_id, MacAlgorithm="HMAC_SHA_256", Message=kid_message(content_id, *item)
+                )
+                fetched[item] = kid_from_mac(response["Mac"])
+        except Exception as exc:
+            logger.warning("KMS GenerateMac failed", extra={"error_code": _error_code(exc), "key_id": self._key_id})
+            with self._lock:
+                for item in missing:
+                    entry = self._kid_cache.get((content_id, item))
+                    if entry is None or now - entry[1] >= self._ttl + self._grace:
+                        raise BackendUnavailable(reason="kms_unavailable") from None
+                    kids[item] = entry[0]
+            return kids
+        with self._lock:
+            if len(self._kid_cache) + len(fetched) > self._max_entries:
+                self._kid_cache.clear()
+            for item, kid in fetched.items():
+                self._kid_cache[(content_id, item)] = (kid, now)
+        kids.update(fetched)
+        return kids
+
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._kid_cache.clear()

@@ -47,3 +47,44 @@ def cek_from_mac(mac: bytes) -> bytes:
     if len(mac) != 32:
         raise ValueError("unexpected MAC length")
     return mac[:CEK_LENGTH]
+
+
+# KID override (speke-v2.1.md section 4, project rule): the provider's own KID for a (contentId, track type,
+# key period), so two providers with the same master answer the same KID (and so the same key) for the same
+# window whatever KIDs their encryptors sent.
+#
+#     kid' = UUIDv8(first 16 bytes of HMAC-SHA256(K_master,
+#                [1]_4 || "speke-kid-v1" || 0x00 || contentId || 0x00 || intendedTrackType || 0x00 || period-id
+#                || [128]_4))
+#
+# the same SP 800-108 counter-mode KDF as the CEK, label ``speke-kid-v1``; then the RFC 9562 version bits
+# (byte 6 high nibble = 8) and variant bits (byte 8 top two bits = 10) are set. period-id is the period's start
+# in UTC as ``YYYY-MM-DDTHH:MM:SSZ`` when it has one, else its index in decimal, else ``-``.
+
+KID_LABEL = b"speke-kid-v1"
+NO_PERIOD = "-"
+
+
+def kid_context(content_id: str, track_type: str, period_id: str) -> bytes:
+    return b"\x00".join((content_id.encode("utf-8"), track_type.encode("utf-8"), period_id.encode("utf-8")))
+
+
+def kid_message(content_id: str, track_type: str, period_id: str) -> bytes:
+    """The exact bytes HMAC'd for one override KID (what KMS GenerateMac receives as ``Message``)."""
+    return _COUNTER_1 + KID_LABEL + b"\x00" + kid_context(content_id, track_type, period_id) + _LENGTH_BITS
+
+
+def kid_from_mac(mac: bytes) -> uuid.UUID:
+    """The override KID from a full HMAC-SHA256 output over ``kid_message``: 16 bytes as a UUIDv8."""
+    if len(mac) != 32:
+        raise ValueError("unexpected MAC length")
+    raw = bytearray(mac[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x80  # version 8
+    raw[8] = (raw[8] & 0x3F) | 0x80  # variant 10 (RFC 9562)
+    return uuid.UUID(bytes=bytes(raw))
+
+
+def derive_override_kid(master_key: bytes, content_id: str, track_type: str, period_id: str) -> uuid.UUID:
+    if len(master_key) < MIN_MASTER_KEY_LENGTH:
+        raise ValueError("master key too short")
+    return kid_from_mac(hmac.digest(master_key, kid_message(content_id, track_type, period_id), "sha256"))

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Protocol
 
 from .errors import BackendUnavailable, ConfigurationError
-from .key_derivation import MIN_MASTER_KEY_LENGTH, derive_cek
+from .key_derivation import MIN_MASTER_KEY_LENGTH, derive_cek, derive_override_kid
+
+KidInput = tuple[str, str]
+"""What an override KID is derived from, besides the contentId: (intendedTrackType, period-id)."""
 
 
 class KeySource(Protocol):
@@ -22,6 +25,10 @@ class KeySource(Protocol):
 
     def content_keys(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
         """The CEK of every kid; raises ``BackendUnavailable`` when the key home cannot answer."""
+        ...
+
+    def override_kids(self, content_id: str, inputs: Sequence[KidInput]) -> dict[KidInput, uuid.UUID]:
+        """The provider's own KID for every (track type, period-id) (``key_derivation.kid_message``)."""
         ...
 
 
@@ -53,6 +60,10 @@ class MasterKeySource:
     def content_keys(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
         master = self._load_master()
         return {kid: derive_cek(master, content_id, kid) for kid in kids}
+
+    def override_kids(self, content_id: str, inputs: Sequence[KidInput]) -> dict[KidInput, uuid.UUID]:
+        master = self._load_master()
+        return {item: derive_override_kid(master, content_id, *item) for item in inputs}
 
 
 class StaticMasterKey(MasterKeySource):

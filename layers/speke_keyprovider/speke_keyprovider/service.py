@@ -10,9 +10,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import drm
+from . import drm, kid_override
 from .contract import validate_contract
-from .cpix.dialect import V2_0, Dialect
+from .cpix import v2_1_answer
+from .cpix.dialect import V2_0, V2_1, Dialect
 from .cpix.parse import parse_request
 from .cpix.render import render_response
 from .errors import EncryptionRequired
@@ -35,6 +36,7 @@ class KeyExchangeResult:
     drm_systems: tuple[str, ...]
     periods: int
     certificate_sha256: tuple[str, ...] = ()
+    requested_kids: tuple[str, ...] = ()  # the request's KIDs when the answer overrides them (KID_OVERRIDE)
 
     @property
     def key_count(self) -> int:
@@ -61,11 +63,19 @@ class KeyExchange:
             drm.check_system(system.system_id, scheme, [drm.Child(name) for name, _ in system.children])
         if self._settings.require_encrypted_keys and not request.encrypted:
             raise EncryptionRequired("Encrypted content keys required: the request has no DeliveryDataList")
+        v21 = self._settings.v21 if request.dialect is V2_1 else None  # v2.0 answers: KIDs echoed, nothing added
+        planned = kid_override.plan(request) if v21 is not None and v21.kid_override else None
         now = self._clock()
         certificates = [
             check_certificate(recipient.certificate_der, now=now, allowlist=self._settings.trusted_cert_sha256)
             for recipient in request.recipients
         ]
+        requested_kids = tuple(str(kid) for kid in request.kids)
+        if planned is not None:
+            overrides = self._key_source.override_kids(request.content_id, [item.source for item in planned])
+            kid_override.apply(request, {item.kid: overrides[item.source] for item in planned})
+        if v21 is not None:
+            v2_1_answer.add_signalling(request, v21)
         keys = self._key_source.content_keys(request.content_id, request.kids)
         delivery = DeliveryKeys.generate() if request.encrypted else None
         body = render_response(
@@ -81,4 +91,5 @@ class KeyExchange:
             drm_systems=tuple(sorted({system.system_id for system in request.drm_systems})),
             periods=len(request.periods),
             certificate_sha256=tuple(cert.sha256 for cert in certificates),
+            requested_kids=requested_kids if planned is not None else (),
         )

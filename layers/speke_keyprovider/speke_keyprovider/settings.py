@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .errors import ConfigurationError
+from .settings_v21 import V21Settings
 
 KEY_SOURCES = ("secretsmanager", "kms", "file")
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -47,6 +48,7 @@ class Settings:
     max_request_bytes: int = MAX_REQUEST_BYTES
     retry_after_seconds: int = 5
     signalling: SignallingSettings = field(default_factory=SignallingSettings)
+    v21: V21Settings = field(default_factory=V21Settings)  # SPEKE v2.1 answers only (settings_v21)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +77,7 @@ class Settings:
                 ),
                 random_explicit_iv=_bool(env, "RANDOM_EXPLICIT_IV", False),
             ),
+            v21=V21Settings.from_env(env),
         )
         required = {"secretsmanager": "MASTER_KEY_SECRET_ID", "kms": "KMS_HMAC_KEY_ID", "file": "MASTER_KEY_FILE"}
         name = required[key_source]

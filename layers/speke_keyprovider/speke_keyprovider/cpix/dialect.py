@@ -5,7 +5,7 @@
 - One present without the other, an unknown value, or another pairing: 422 naming the inconsistency.
   Never best effort: a guessed dialect would answer with the wrong keys or signalling.
 
-Each dialect's document rules live in their own module (``v1``, ``v2``); ``SERVED`` lists the dialects this
+Each dialect's document rules live in their own module (``v1``, ``v2``, ``v2_1``); ``SERVED`` lists the dialects this
 provider answers.
 """
 
@@ -34,7 +34,7 @@ V2_0 = Dialect("SPEKE v2.0", "2.0", "2.3")
 V2_1 = Dialect("SPEKE v2.1", "2.1", "2.4")
 
 BY_HEADER = {dialect.speke_version: dialect for dialect in (V2_0, V2_1)}
-SERVED: frozenset[Dialect] = frozenset({V2_0})
+SERVED: frozenset[Dialect] = frozenset({V2_0, V2_1})
 
 
 def check_header(speke_version: str | None) -> None:

@@ -10,6 +10,7 @@ from xml.etree.ElementTree import Element
 
 if TYPE_CHECKING:
     from .dialect import Dialect
+    from .xsd_time import DateTime
 
 # Signalling children a DRMSystem may request, keyed as the DRM package's ``Child`` values.
 CHILD_PSSH = "PSSH"
@@ -22,7 +23,9 @@ CHILD_SMOOTH = "SmoothStreamingProtectionHeaderData"
 @dataclass(slots=True)
 class ContentKeyRequest:
     kid: uuid.UUID
-    scheme: str  # the protection scheme the key is used with (v2: commonEncryptionScheme)
+    # The protection scheme the key is used with (v2: commonEncryptionScheme; v2.1's HLS methods as the scheme
+    # they behave as: SAMPLE-AES is cbcs, SAMPLE-AES-CTR cenc). The attribute itself is echoed as sent.
+    scheme: str
     explicit_iv: bytes | None
     element: Element
 
@@ -72,6 +75,9 @@ class UsageRule:
 class KeyPeriod:
     id: str
     index: int | None
+    # CPIX 2.4 timing (SPEKE v2.1 only; echoed from the element as sent, read here for the checks and the
+    # KID override): ``start`` is the period's xs:dateTime start, when it has one.
+    start: DateTime | None = None
 
 
 @dataclass(slots=True)

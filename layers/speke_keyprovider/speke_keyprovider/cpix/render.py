@@ -22,8 +22,10 @@ from .model import CpixRequest
 from .namespaces import ALG_AES256_CBC, ALG_HMAC_SHA512, ALG_RSA_OAEP_MGF1P, cpix, enc, pskc
 from .serialize import to_bytes
 
-# KeyType children that precede cpix:Data (CPIX XSD sequence order).
-_BEFORE_DATA = {cpix(n) for n in ("Issuer", "AlgorithmParameters", "KeyProfileId", "KeyReference", "FriendlyName")}
+# KeyType children that precede cpix:Data (CPIX XSD sequence order; HDCPData: CPIX 2.4, SPEKE v2.1 answers).
+_BEFORE_DATA = {
+    cpix(n) for n in ("Issuer", "AlgorithmParameters", "KeyProfileId", "KeyReference", "FriendlyName", "HDCPData")
+}
 _CHILDREN = {child.value: child for child in drm.Child}  # == drm.Child(name), without Enum's lookup machinery
 
 

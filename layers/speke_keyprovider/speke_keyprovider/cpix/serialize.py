@@ -151,4 +151,6 @@ def _serialize(root: Element) -> str:
     return "".join(parts)
 
 
-__all__ = ["to_bytes"]
+escape_attribute = _escape_attrib  # how every attribute value is written (the v2.1 echo check relies on it)
+
+__all__ = ["escape_attribute", "to_bytes"]

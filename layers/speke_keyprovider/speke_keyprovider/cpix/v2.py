@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from xml.etree.ElementTree import Element
 
 from ..errors import CpixError
@@ -25,6 +28,7 @@ from .model import (
     CHILD_SMOOTH,
     ContentKeyRequest,
     CpixRequest,
+    KeyPeriod,
 )
 from .namespaces import cpix, local_name
 
@@ -40,8 +44,31 @@ _HLS_CHILDREN = {"media": CHILD_HLS_MEDIA, "master": CHILD_HLS_MASTER}
 _SIGNAL_TAGS = {cpix(name): name for name in ("HLSSignalingData", *_SIMPLE_CHILDREN)}
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentRules:
+    """What a v2 minor version accepts where versions differ; everything else is shared (``parse_with``)."""
+
+    schemes: Mapping[str, str]  # commonEncryptionScheme value -> the protection scheme the DRM systems see
+    playlists: Mapping[str, str]  # HLSSignalingData@playlist value -> signalling child key
+    periods: Callable[[Element | None], list[KeyPeriod]]
+
+    @property
+    def playlist_names(self) -> str:
+        names = list(self.playlists)
+        return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+RULES = DocumentRules(schemes={s: s for s in sorted(SCHEMES)}, playlists=_HLS_CHILDREN, periods=elements.periods)
+"""SPEKE v2.0 (CPIX 2.3)."""
+
+
 def parse(root: Element, dialect: Dialect) -> CpixRequest:
-    """A v2 request from its parsed root (already known to be ``cpix:CPIX`` of this dialect's version)."""
+    """A v2.0 request from its parsed root (already known to be ``cpix:CPIX`` of this dialect's version)."""
+    return parse_with(root, dialect, RULES)
+
+
+def parse_with(root: Element, dialect: Dialect, rules: DocumentRules) -> CpixRequest:
+    """A v2 request read with one minor version's ``rules``."""
     content_id = root.get("contentId")
     if content_id is None or not content_id.strip():
         raise CpixError("Missing CPIX@contentId")
@@ -49,12 +76,12 @@ def parse(root: Element, dialect: Dialect) -> CpixRequest:
         raise CpixError("Invalid CPIX@contentId: 1 to 256 characters of [0-9a-zA-Z_-] expected")
 
     lists = elements.top_level_lists(root)
-    content_keys = _content_keys(elements.required_list(lists, "ContentKeyList", "ContentKey"))
+    content_keys = _content_keys(elements.required_list(lists, "ContentKeyList", "ContentKey"), rules.schemes)
     kids = {key.kid for key in content_keys}
     drm_systems = elements.drm_systems(
-        elements.required_list(lists, "DRMSystemList", "DRMSystem"), kids, _signalling_children
+        elements.required_list(lists, "DRMSystemList", "DRMSystem"), kids, partial(_signalling_children, rules)
     )
-    periods = elements.periods(lists.get("ContentKeyPeriodList"))
+    periods = rules.periods(lists.get("ContentKeyPeriodList"))
     usage_list = lists.get("ContentKeyUsageRuleList")
     if usage_list is None:
         raise CpixError("Missing CPIX encryption contract: no ContentKeyUsageRuleList", reason="contract_missing")
@@ -72,7 +99,7 @@ def parse(root: Element, dialect: Dialect) -> CpixRequest:
     )
 
 
-def _content_keys(items: list[Element]) -> list[ContentKeyRequest]:
+def _content_keys(items: list[Element], accepted: Mapping[str, str]) -> list[ContentKeyRequest]:
     elements.check_content_key_count(items)
     keys: list[ContentKeyRequest] = []
     seen: set[uuid.UUID] = set()
@@ -82,16 +109,19 @@ def _content_keys(items: list[Element]) -> list[ContentKeyRequest]:
         scheme = element.get("commonEncryptionScheme")
         if scheme is None or not scheme.strip():
             raise CpixError(f"Missing ContentKey@commonEncryptionScheme for KID {kid}")
-        if scheme not in SCHEMES:
+        protection = accepted.get(scheme)
+        if protection is None:
             raise CpixError(f"Unsupported ContentKey@commonEncryptionScheme {elements.quote(scheme)} for KID {kid}")
-        schemes.add(scheme)
-        keys.append(ContentKeyRequest(kid=kid, scheme=scheme, explicit_iv=explicit_iv, element=element))
+        schemes.add(scheme)  # one value per document, as sent (SAMPLE-AES and cbcs are two values)
+        keys.append(ContentKeyRequest(kid=kid, scheme=protection, explicit_iv=explicit_iv, element=element))
     if len(schemes) > 1:
         raise CpixError("Non compliant ContentKey@commonEncryptionScheme combination")
     return keys
 
 
-def _signalling_children(element: Element, kid: uuid.UUID, system_id: str) -> list[tuple[str, Element]]:
+def _signalling_children(
+    rules: DocumentRules, element: Element, kid: uuid.UUID, system_id: str
+) -> list[tuple[str, Element]]:
     children: list[tuple[str, Element]] = []
     seen: set[str] = set()
     for child in element:
@@ -105,10 +135,10 @@ def _signalling_children(element: Element, kid: uuid.UUID, system_id: str) -> li
             playlist = child.get("playlist")
             if playlist is None:
                 raise CpixError(f"Missing HLSSignalingData@playlist in DRMSystem {system_id} for KID {kid}")
-            key = _HLS_CHILDREN.get(playlist)
+            key = rules.playlists.get(playlist)
             if key is None:
                 raise CpixError(
-                    f"Invalid HLSSignalingData@playlist {elements.quote(playlist)}: media or master expected"
+                    f"Invalid HLSSignalingData@playlist {elements.quote(playlist)}: {rules.playlist_names} expected"
                 )
         elif name in _SIMPLE_CHILDREN:
             key = _SIMPLE_CHILDREN[name]
