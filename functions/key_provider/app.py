@@ -46,6 +46,7 @@ def copy_protection() -> Response:
             "status": 200,
             "content_id": result.content_id,
             "kids": list(result.kids),
+            **({"requested_kids": list(result.requested_kids)} if result.requested_kids else {}),  # KID override
             "key_count": result.key_count,
             "encrypted": result.encrypted,
             "scheme": result.scheme,

@@ -1,0 +1,111 @@
+"""SPEKE v2.1 through the Lambda handler in-process: the header echoed, settings from the environment, KID override
+with the file and KMS homes (GenerateMac on the speke-kid-v1 message), and hostile v2.1 requests."""
+
+import hmac
+import uuid
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from speke_keyprovider.aws_key_sources import KmsDerivedKeys
+from speke_keyprovider.errors import BackendUnavailable
+from speke_keyprovider.key_derivation import derive_cek, derive_override_kid, kid_message
+from speke_keyprovider_tools.client.response_reader import read_content_keys
+
+from tests import cpixdocs as d
+from tests import cpixdocs_v21 as d21
+from tests.conftest import MASTER_KEY, rest_event
+
+
+def test_v21_header_echoed_and_keys_derived(invoke):
+    status, headers, body = invoke(rest_event(d21.document(), headers=d21.HEADERS))
+    assert status == 200, body
+    assert headers["X-Speke-Version"] == "2.1"
+    assert b'version="2.4"' in body
+    assert read_content_keys(body)[d.KID_VIDEO] == derive_cek(MASTER_KEY, "test_case_generic", uuid.UUID(d.KID_VIDEO))
+
+
+def test_v20_still_answered_20(invoke):
+    status, headers, _ = invoke(rest_event(d.document()))
+    assert status == 200 and headers["X-Speke-Version"] == "2.0"
+
+
+def test_kid_override_from_the_environment(invoke, handler_env):
+    handler_env.setenv("KID_OVERRIDE", "true")
+    status, _, body = invoke(rest_event(d21.document(), headers=d21.HEADERS))
+    assert status == 200, body
+    kid = derive_override_kid(MASTER_KEY, "test_case_generic", "VIDEO", "2026-12-01T20:00:00Z")
+    assert read_content_keys(body)[str(kid)] == derive_cek(MASTER_KEY, "test_case_generic", kid)
+
+
+def test_bad_v21_setting_is_a_500_naming_nothing(invoke, handler_env):
+    handler_env.setenv("HDCP_LEVELS", "UHD=TYPE-9")
+    status, _, body = invoke(rest_event(d21.document(), headers=d21.HEADERS))
+    assert status == 500 and body == b"Internal error"
+
+
+HOSTILE = {
+    "2.1 header, 2.3 document": (d.document(), "Unsupported CPIX@version: 2.3 is SPEKE v2.0"),
+    "2.0 header, 2.4 document": (d21.document(), "Unsupported CPIX@version: 2.4 is SPEKE v2.1"),
+    "no header, 2.4 document": (d21.document(), "Unsupported SPEKE version"),
+    "start after end": (
+        d21.document(
+            periods=d21.period_list(
+                d21.period(d.PERIOD, d21.LIVE[1].replace("end", "start"), d21.LIVE[0].replace("start", "end"))
+            )
+        ),
+        "@start must be before @end",
+    ),
+    "end and duration": (
+        d21.document(periods=d21.period_list(d21.period(d.PERIOD, *d21.LIVE, 'duration="PT1M"'))),
+        "never together",
+    ),
+    "escaped start": (
+        d21.document(periods=d21.period_list(d21.period(d.PERIOD, 'start="2026-12-01T20:00:00&#x5A;"', d21.LIVE[1]))),
+        "byte for byte",
+    ),
+    "AES-128 with Widevine": (
+        d21.document(scheme="AES-128", systems=d21.hls_systems(d.WIDEVINE)),
+        "non compatible with DRMSystem",
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "expected"), HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_v21_requests(body, expected, invoke, request):
+    name = request.node.callspec.id
+    headers = {"Content-Type": "application/xml"}
+    if not name.startswith("no header"):
+        headers["X-Speke-Version"] = "2.0" if name.startswith("2.0 header") else "2.1"
+    status, _, answer = invoke(rest_event(body, headers=headers))
+    assert status == 422
+    assert expected.encode() in answer
+
+
+def test_kms_override_kid_is_generate_mac_over_the_kid_message():
+    client = boto3.client("kms", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    message = kid_message("channel-1", "VIDEO", "2026-12-01T20:00:00Z")
+    assert message == b"\x00\x00\x00\x01speke-kid-v1\x00channel-1\x00VIDEO\x002026-12-01T20:00:00Z\x00\x00\x00\x80"
+    mac = hmac.digest(MASTER_KEY, message, "sha256")  # what a KMS HMAC key holding the same material answers
+    stubber = Stubber(client)
+    stubber.add_response(
+        "generate_mac",
+        {"Mac": mac, "MacAlgorithm": "HMAC_SHA_256", "KeyId": "k"},
+        {"KeyId": "alias/speke", "MacAlgorithm": "HMAC_SHA_256", "Message": message},
+    )
+    home = KmsDerivedKeys("alias/speke", client=client, ttl=60, grace=0)
+    with stubber:
+        kids = home.override_kids("channel-1", [("VIDEO", "2026-12-01T20:00:00Z")])
+        assert home.override_kids("channel-1", [("VIDEO", "2026-12-01T20:00:00Z")]) == kids  # cached: no call
+    stubber.assert_no_pending_responses()
+    assert kids[("VIDEO", "2026-12-01T20:00:00Z")] == derive_override_kid(
+        MASTER_KEY, "channel-1", "VIDEO", "2026-12-01T20:00:00Z"
+    )
+
+
+def test_kms_override_kid_failure_is_503():
+    client = boto3.client("kms", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    stubber.add_client_error("generate_mac", service_error_code="ThrottlingException", http_status_code=400)
+    with stubber, pytest.raises(BackendUnavailable):
+        KmsDerivedKeys("k", client=client).override_kids("c", [("VIDEO", "-")])
