@@ -79,3 +79,11 @@ def build_dir() -> Path:
     if not (path / "template.yaml").is_file():
         pytest.fail(f"SPEKE_INFRA_BUILD_DIR={where} holds no built template.yaml: did sam build run?")
     return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark this folder's tests ``infra`` here too: scripts/check_infra.sh runs them with --confcutdir, so the
+    top-level conftest that marks tiers from directories is not loaded there (and ``-m infra`` would select none)."""
+    for item in items:
+        if not item.get_closest_marker("infra"):
+            item.add_marker(pytest.mark.infra)

@@ -13,6 +13,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
 SETTINGS_PY = REPO / "layers" / "speke_keyprovider" / "speke_keyprovider" / "settings.py"
+SETTINGS_V21_PY = SETTINGS_PY.with_name("settings_v21.py")  # the SPEKE v2.1 answer settings, read by settings.py
 RUNTIME_PINS = REPO / "requirements" / "runtime.txt"
 LAYER_SOURCE = REPO / "layers" / "speke_keyprovider"
 FUNCTION_SOURCE = REPO / "functions" / "key_provider"
@@ -77,7 +78,7 @@ def load_cfn_yaml(text: str) -> dict[str, Any]:
 def env_names_read_by_settings() -> set[str]:
     """Every environment variable name settings.py mentions as a string literal (env.get("X"), _int(env, "X"),
     the required-variable table)."""
-    text = SETTINGS_PY.read_text(encoding="utf-8")
+    text = SETTINGS_PY.read_text(encoding="utf-8") + SETTINGS_V21_PY.read_text(encoding="utf-8")
     return set(re.findall(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"', text))
 
 

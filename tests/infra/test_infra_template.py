@@ -32,6 +32,11 @@ WILDCARD_RESOURCE_EXCEPTIONS = {
     ): "in a key policy, Resource '*' means this key (the only accepted form)",
     ("MasterHmacKey", "KeyPolicy"): "in a key policy, Resource '*' means this key (the only accepted form)",
     (
+        "ReplicaSecretEncryptionKey",
+        "KeyPolicy",
+    ): "in a key policy, Resource '*' means this key (the only accepted form)",
+    ("MasterHmacReplicaKey", "KeyPolicy"): "in a key policy, Resource '*' means this key (the only accepted form)",
+    (
         "KeyProviderFunctionRole",
         "WriteXRayTraces",
     ): "X-Ray has no resource-level permissions (AWS requires '*')",
@@ -46,6 +51,14 @@ FUNCTION_ACTIONS = {
     *XRAY_ACTIONS,
 }
 ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+# A replica stack's master: this Region's replica of the primary's secret (same name, same account).
+REPLICA_SECRET_ARN = {
+    "Fn::Sub": [
+        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${Name}",
+        {"Name": {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": "PrimaryMasterArn"}]}]}},
+    ]
+}
+REPLICA_SECRET = "<this Region's replica of PrimaryMasterArn>"
 SPEKE_CALLERS = {
     "Fn::Split": [
         ",",
@@ -74,7 +87,7 @@ def policy_documents(resources: dict[str, Any]):
                     yield logical_id, branch["PolicyName"], branch["PolicyDocument"]
         elif kind in ("AWS::IAM::RolePolicy", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             yield logical_id, props.get("PolicyName", logical_id), props["PolicyDocument"]
-        elif kind == "AWS::KMS::Key":
+        elif kind in ("AWS::KMS::Key", "AWS::KMS::ReplicaKey"):
             yield logical_id, "KeyPolicy", props["KeyPolicy"]
         elif kind == "AWS::SecretsManager::ResourcePolicy":
             yield logical_id, "ResourcePolicy", props["ResourcePolicy"]
@@ -143,6 +156,8 @@ def test_allow_statements_are_scoped(resources):
                 assert (logical_id, name) in WILDCARD_RESOURCE_EXCEPTIONS, f"{where} allows Resource '*'"
             elif isinstance(resource, str):
                 assert "*" not in resource, f"{where} allows {resource}"
+            elif resource == REPLICA_SECRET_ARN:
+                continue  # one named secret: this Region's replica of the primary's
             elif "Fn::Sub" in resource:
                 text = resource["Fn::Sub"] if isinstance(resource["Fn::Sub"], str) else resource["Fn::Sub"][0]
                 assert "*" not in text, f"{where} allows {text}"
@@ -166,7 +181,7 @@ def test_the_wildcard_exceptions_are_the_documented_ones(resources, template):
     guarded = {p["Fn::If"][1]["PolicyName"]: p["Fn::If"][0] for p in policies if "Fn::If" in p}
     assert guarded["WriteXRayTraces"] == "TracingOn"
     # the key policies grant to the account only (delegation to IAM), never to "*"
-    for key in ("MasterKeyEncryptionKey", "MasterHmacKey"):
+    for key in ("MasterKeyEncryptionKey", "MasterHmacKey", "ReplicaSecretEncryptionKey", "MasterHmacReplicaKey"):
         for statement in walk_statements(resources[key]["Properties"]["KeyPolicy"]):
             assert statement["Effect"] == "Allow"
             assert statement["Principal"] == {"AWS": ACCOUNT_ROOT}, key
@@ -247,9 +262,13 @@ def test_function_can_touch_only_its_own_secret_or_key_and_log_group(resources):
     allowed_targets = {
         "logs:CreateLogStream": {"FunctionLogGroup"},
         "logs:PutLogEvents": {"FunctionLogGroup"},
-        "secretsmanager:GetSecretValue": {"MasterKeySecret"},
-        "kms:Decrypt": {"MasterKeyEncryptionKey"},
-        "kms:GenerateMac": {"MasterHmacKey"},
+        "secretsmanager:GetSecretValue": {"MasterKeySecret", REPLICA_SECRET},
+        "kms:Decrypt": {"MasterKeyEncryptionKey", "ReplicaSecretEncryptionKey"},
+        "kms:GenerateMac": {"MasterHmacKey", "MasterHmacReplicaKey"},
+    }
+    secret_of_key = {
+        "MasterKeyEncryptionKey": {"Ref": "MasterKeySecret"},
+        "ReplicaSecretEncryptionKey": REPLICA_SECRET_ARN,
     }
     seen: set[str] = set()
     for _, name, document in role_policies(resources, "KeyProviderFunctionRole"):
@@ -261,13 +280,16 @@ def test_function_can_touch_only_its_own_secret_or_key_and_log_group(resources):
             if actions <= XRAY_ACTIONS:
                 assert statement["Resource"] == "*"
                 continue
-            targets = {refers_to(r) for r in as_list(statement["Resource"])}
+            targets = {
+                REPLICA_SECRET if r == REPLICA_SECRET_ARN else refers_to(r) for r in as_list(statement["Resource"])
+            }
             for action in actions:
                 assert targets <= allowed_targets[action], f"{name}: {action} on {targets}"
             if "kms:Decrypt" in actions:
                 condition = statement["Condition"]["StringEquals"]
                 assert condition["kms:ViaService"] == {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
-                assert condition["kms:EncryptionContext:SecretARN"] == {"Ref": "MasterKeySecret"}
+                (key,) = targets
+                assert condition["kms:EncryptionContext:SecretARN"] == secret_of_key[key]
             if "kms:GenerateMac" in actions:
                 assert statement["Condition"] == {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_256"}}
     assert seen == FUNCTION_ACTIONS
@@ -305,10 +327,18 @@ def test_function_environment_matches_the_settings_it_reads(template):
     assert env["XRAY_TRACING"] == {"Ref": "XrayTracing"}
     assert env["ALLOWED_CALLER_ARNS"] == SPEKE_CALLERS["Fn::Split"][1]
     assert env["MASTER_KEY_SECRET_ID"] == {
-        "Fn::If": ["UseSecretsManager", {"Ref": "MasterKeySecret"}, {"Ref": "AWS::NoValue"}]
+        "Fn::If": [
+            "UseSecretsManager",
+            {"Ref": "MasterKeySecret"},
+            {"Fn::If": ["UseReplicaSecret", REPLICA_SECRET_ARN, {"Ref": "AWS::NoValue"}]},
+        ]
     }
     assert env["KMS_HMAC_KEY_ID"] == {
-        "Fn::If": ["UseKms", {"Fn::GetAtt": ["MasterHmacKey", "Arn"]}, {"Ref": "AWS::NoValue"}]
+        "Fn::If": [
+            "UseKms",
+            {"Fn::GetAtt": ["MasterHmacKey", "Arn"]},
+            {"Fn::If": ["UseReplicaKms", {"Fn::GetAtt": ["MasterHmacReplicaKey", "Arn"]}, {"Ref": "AWS::NoValue"}]},
+        ]
     }
 
 
@@ -350,7 +380,16 @@ def test_hmac_key_is_hmac_256(resources):
     assert not key.get("EnableKeyRotation", False)
 
 
-@pytest.mark.parametrize("logical_id", ["MasterKeyEncryptionKey", "MasterKeySecret", "MasterHmacKey"])
+@pytest.mark.parametrize(
+    "logical_id",
+    [
+        "MasterKeyEncryptionKey",
+        "MasterKeySecret",
+        "MasterHmacKey",
+        "ReplicaSecretEncryptionKey",
+        "MasterHmacReplicaKey",
+    ],
+)
 def test_master_key_homes_are_retained(resources, logical_id):
     assert resources[logical_id]["DeletionPolicy"] == "Retain"
     assert resources[logical_id]["UpdateReplacePolicy"] == "Retain"
@@ -475,6 +514,22 @@ def test_layer_is_built_with_the_makefile_for_arm64(resources):
 TRANSFORM_CASES = {
     "defaults": {},
     "kms": {"KeySource": "kms"},
+    "kms multi-Region primary": {"KeySource": "kms", "MasterHmacKeyMultiRegion": "true"},
+    "kms replica": {
+        "KeySource": "kms",
+        "RegionRole": "replica",
+        "PrimaryMasterArn": "arn:aws:kms:us-east-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef",
+    },
+    "secret with replicas": {
+        "SecretReplica1Region": "eu-west-1",
+        "SecretReplica1KmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/01234567-89ab-cdef-0123-456789abcdef",
+        "SecretReplica2Region": "ap-southeast-2",
+        "SecretReplica2KmsKeyArn": "arn:aws:kms:ap-southeast-2:111122223333:key/01234567-89ab-cdef-0123-456789abcdef",
+    },
+    "secret replica": {
+        "RegionRole": "replica",
+        "PrimaryMasterArn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:speke-master-AbCdEf",
+    },
     "everything": {
         "AllowedCallerArns": "arn:aws:iam::111122223333:role/speke-tester",
         "XrayTracing": "true",
