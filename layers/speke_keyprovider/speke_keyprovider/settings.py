@@ -62,7 +62,7 @@ class Settings:
             kms_hmac_key_id=_opt(env, "KMS_HMAC_KEY_ID"),
             cek_cache_ttl_seconds=_int(env, "CEK_CACHE_TTL_SECONDS", 300, minimum=0),
             master_key_file=_opt(env, "MASTER_KEY_FILE"),
-            trusted_cert_sha256=_fingerprints(env),
+            trusted_cert_sha256=parse_fingerprints(env.get("TRUSTED_CERT_SHA256", "")),
             require_encrypted_keys=_bool(env, "REQUIRE_ENCRYPTED_KEYS", False),
             allowed_caller_arns=_csv(env, "ALLOWED_CALLER_ARNS"),
             retry_after_seconds=_int(env, "RETRY_AFTER_SECONDS", 5, minimum=1),
@@ -117,12 +117,16 @@ def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
-def _fingerprints(env: Mapping[str, str]) -> frozenset[str]:
+def parse_fingerprints(text: str, *, name: str | None = None) -> frozenset[str]:
+    """A comma-separated list of SHA-256 certificate fingerprints (hex, colons allowed, any case), as
+    TRUSTED_CERT_SHA256 holds it. ``name`` is what an error calls the list (default: the variable)."""
     values = set()
-    for item in _csv(env, "TRUSTED_CERT_SHA256"):
-        value = item.replace(":", "").lower()
+    for item in text.split(","):
+        value = item.strip().replace(":", "").lower()
+        if not value:
+            continue
         if not _SHA256_HEX.match(value):
-            raise ConfigurationError("TRUSTED_CERT_SHA256 must list SHA-256 fingerprints in hex")
+            raise ConfigurationError(f"{name or 'TRUSTED_CERT_SHA256'} must list SHA-256 fingerprints in hex")
         values.add(value)
     return frozenset(values)
 
