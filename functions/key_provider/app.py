@@ -31,10 +31,10 @@ def copy_protection() -> Response:
     logger.append_keys(caller=caller)
     trust.check_caller(caller, runtime.settings.allowed_caller_arns)
     headers = event.raw_event.get("headers")
-    speke_http.check_speke_version(headers)
+    speke_version = speke_http.speke_version(headers)
     speke_http.check_content_type(headers)
     body = speke_http.request_body(event.body, event.is_base64_encoded, runtime.settings.max_request_bytes)
-    result = runtime.exchange.answer(body)
+    result = runtime.exchange.answer(body, speke_version)
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="KeysIssued", unit=MetricUnit.Count, value=result.key_count)
     if result.encrypted:
@@ -55,7 +55,9 @@ def copy_protection() -> Response:
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         },
     )
-    return Response(status_code=200, body=result.body.decode("utf-8"), headers=speke_http.success_headers())
+    return Response(
+        status_code=200, body=result.body.decode("utf-8"), headers=speke_http.success_headers(result.dialect)
+    )
 
 
 @app.exception_handler(SpekeError)

@@ -2,7 +2,7 @@ import base64
 
 import pytest
 from speke_keyprovider.errors import BadRequest, RequestTooLarge, UnsupportedMediaType, UnsupportedVersion
-from speke_keyprovider.speke_http import check_content_type, check_speke_version, header, request_body
+from speke_keyprovider.speke_http import check_content_type, header, request_body, speke_version
 
 CAP = 1024
 
@@ -13,10 +13,15 @@ def test_headers_are_case_insensitive():
     assert header(None, "a") is None
 
 
-@pytest.mark.parametrize("value", [None, "1.0", "2.1", "2", " "])
-def test_only_speke_2_0(value):
+@pytest.mark.parametrize("value", ["1.0", "2", " ", "2.0.0", "v2.0"])
+def test_a_header_no_dialect_has_is_refused_before_the_body(value):
     with pytest.raises(UnsupportedVersion, match="^Unsupported SPEKE version$"):
-        check_speke_version({} if value is None else {"X-Speke-Version": value})
+        speke_version({"X-Speke-Version": value})
+
+
+@pytest.mark.parametrize("value", [None, "2.0", "2.1", " 2.0 "])
+def test_known_or_absent_headers_are_left_to_the_dialect_detection(value):
+    assert speke_version({} if value is None else {"X-Speke-Version": value}) == value
 
 
 def test_content_types():

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from . import drm
 from .contract import validate_contract
+from .cpix.dialect import V2_0, Dialect
 from .cpix.parse import parse_request
 from .cpix.render import render_response
 from .errors import EncryptionRequired
@@ -26,6 +27,7 @@ class KeyExchangeResult:
     """What was answered, for logs and metrics. Holds no key material."""
 
     body: bytes = field(repr=False)
+    dialect: Dialect
     content_id: str
     kids: tuple[str, ...]
     scheme: str
@@ -50,10 +52,11 @@ class KeyExchange:
         self._key_source = key_source
         self._clock = clock
 
-    def answer(self, cpix_body: bytes) -> KeyExchangeResult:
-        request = parse_request(cpix_body)
+    def answer(self, cpix_body: bytes, speke_version: str | None = V2_0.speke_version) -> KeyExchangeResult:
+        """The answer to a CPIX body sent with ``X-Speke-Version: speke_version`` (``None``: no such header)."""
+        request = parse_request(cpix_body, speke_version)
         validate_contract(request)
-        scheme = request.content_keys[0].scheme
+        scheme = request.scheme
         for system in request.drm_systems:
             drm.check_system(system.system_id, scheme, [drm.Child(name) for name, _ in system.children])
         if self._settings.require_encrypted_keys and not request.encrypted:
@@ -70,6 +73,7 @@ class KeyExchange:
         )
         return KeyExchangeResult(
             body=body,
+            dialect=request.dialect,
             content_id=request.content_id,
             kids=tuple(str(kid) for kid in request.kids),
             scheme=scheme,

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import USER_AGENT
-from .errors import BadRequest, RequestTooLarge, UnsupportedMediaType, UnsupportedVersion
+from .cpix.dialect import V2_0, Dialect, check_header
+from .errors import BadRequest, RequestTooLarge, UnsupportedMediaType
 
-SPEKE_VERSION = "2.0"
+SPEKE_VERSION = V2_0.speke_version
 XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 
 
@@ -28,10 +29,12 @@ def header(headers: Mapping[str, Any] | None, name: str) -> str | None:
     return None
 
 
-def check_speke_version(headers: Mapping[str, Any] | None) -> None:
+def speke_version(headers: Mapping[str, Any] | None) -> str | None:
+    """The X-Speke-Version header (``None`` when absent: SPEKE v1, or an inconsistency the parser names),
+    refused at once when no dialect has that value."""
     version = header(headers, "X-Speke-Version")
-    if version is None or version.strip() != SPEKE_VERSION:
-        raise UnsupportedVersion("Unsupported SPEKE version")
+    check_header(version)
+    return version
 
 
 def check_content_type(headers: Mapping[str, Any] | None) -> None:
@@ -64,8 +67,13 @@ def request_body(body: str | bytes | None, is_base64: bool, max_bytes: int) -> b
     return raw
 
 
-def success_headers() -> dict[str, str]:
-    return {"Content-Type": "application/xml", "X-Speke-User-Agent": USER_AGENT, "X-Speke-Version": SPEKE_VERSION}
+def success_headers(dialect: Dialect = V2_0) -> dict[str, str]:
+    """v2: the user agent and the request's version echoed."""
+    return {
+        "Content-Type": "application/xml",
+        "X-Speke-User-Agent": USER_AGENT,
+        "X-Speke-Version": dialect.speke_version,
+    }
 
 
 def error_headers(retry_after: int | None = None) -> dict[str, str]:

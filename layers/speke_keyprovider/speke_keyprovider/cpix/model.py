@@ -1,11 +1,15 @@
-"""The parsed SPEKE v2 request. Each part keeps its XML element so the response is rendered in place:
-whatever the request carried (ids, periods, the encryption contract) is echoed unchanged."""
+"""The parsed SPEKE request, one model for every dialect. Each part keeps its XML element so the response is
+rendered in place: whatever the request carried (ids, periods, the encryption contract) is echoed unchanged."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
+
+if TYPE_CHECKING:
+    from .dialect import Dialect
 
 # Signalling children a DRMSystem may request, keyed as the DRM package's ``Child`` values.
 CHILD_PSSH = "PSSH"
@@ -18,7 +22,7 @@ CHILD_SMOOTH = "SmoothStreamingProtectionHeaderData"
 @dataclass(slots=True)
 class ContentKeyRequest:
     kid: uuid.UUID
-    scheme: str
+    scheme: str  # the protection scheme the key is used with (v2: commonEncryptionScheme)
     explicit_iv: bytes | None
     element: Element
 
@@ -80,6 +84,7 @@ class Recipient:
 
 @dataclass(slots=True)
 class CpixRequest:
+    dialect: Dialect
     root: Element
     content_id: str
     content_keys: list[ContentKeyRequest]
@@ -87,6 +92,11 @@ class CpixRequest:
     usage_rules: list[UsageRule]
     periods: list[KeyPeriod]
     recipients: list[Recipient]
+
+    @property
+    def scheme(self) -> str:
+        """The document's one protection scheme (every dialect allows one per document)."""
+        return self.content_keys[0].scheme
 
     @property
     def encrypted(self) -> bool:

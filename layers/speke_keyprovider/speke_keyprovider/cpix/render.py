@@ -40,7 +40,8 @@ def render_response(
     certificates: Sequence[DeliveryCertificate] = (),
 ) -> bytes:
     root = request.root
-    root.attrib.pop("id", None)
+    if not request.dialect.is_v1:
+        root.attrib.pop("id", None)  # v2: a legacy id is ignored and not returned
     if delivery is not None:
         for recipient, certificate in zip(request.recipients, certificates, strict=True):
             _add_document_key(recipient.element, certificate, delivery)
@@ -59,7 +60,7 @@ def render_response(
             SubElement(SubElement(encrypted, enc("CipherData")), enc("CipherValue")).text = _b64(sealed.cipher_value)
             SubElement(secret, pskc("ValueMAC")).text = _b64(sealed.value_mac)
         _insert_data(key.element, data)
-    scheme = request.content_keys[0].scheme
+    scheme = request.scheme
     for system in request.drm_systems:
         if not system.children:
             continue
