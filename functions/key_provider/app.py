@@ -5,7 +5,6 @@ POST /copyProtection  (API Gateway REST API, AWS_IAM authorisation)
 
 from __future__ import annotations
 
-import os
 import time
 
 from aws_lambda_powertools import Logger, Metrics
@@ -16,9 +15,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from speke_keyprovider import speke_http, trust
 from speke_keyprovider.errors import BackendUnavailable, ConfigurationError, Reason, SpekeError
 from speke_keyprovider.runtime import get_runtime
+from speke_keyprovider.settings import ObservabilitySettings
 
-logger = Logger(service="speke-keyprovider")
-metrics = Metrics(namespace="SpekeKeyProvider", service="speke-keyprovider")
+# POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL and XRAY_TRACING, read with the
+# settings' own rules. A bad value falls back to its default here so the module loads; the first request then
+# reads the settings strictly and fails (500) with the variable named in the log.
+observability = ObservabilitySettings.from_env(strict=False)
+logger = Logger(service=observability.service_name, level=observability.log_level)
+metrics = Metrics(namespace=observability.metrics_namespace, service=observability.service_name)
 app = APIGatewayRestResolver()
 
 
@@ -73,7 +77,7 @@ def copy_protection() -> Response:
 
 @app.exception_handler(SpekeError)
 def refuse(error: SpekeError) -> Response:
-    retry_after = error.retry_after if isinstance(error, BackendUnavailable) else None
+    retry_after = get_runtime().settings.retry_after_seconds if isinstance(error, BackendUnavailable) else None
     _count_refused(error.reason)
     log = logger.warning if error.status >= 500 else logger.info
     log(
@@ -124,7 +128,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
 
 
-if os.environ.get("XRAY_TRACING", "false").strip().lower() == "true":  # optional: X-Ray costs ~300 ms of cold start
+if observability.xray_tracing:  # optional: X-Ray costs ~300 ms of cold start
     from aws_lambda_powertools import Tracer
 
-    lambda_handler = Tracer(service="speke-keyprovider").capture_lambda_handler(lambda_handler)
+    lambda_handler = Tracer(service=observability.service_name).capture_lambda_handler(lambda_handler)

@@ -150,21 +150,16 @@ class Forbidden(SpekeError):
 
 
 class BackendUnavailable(SpekeError):
-    """Secrets Manager / KMS is down, throttled or refuses us: retry later (503 + Retry-After)."""
+    """Secrets Manager / KMS is down, throttled or refuses us: retry later (503, Retry-After: RETRY_AFTER_SECONDS)."""
 
     status = 503
     reason = Reason.BACKEND_UNAVAILABLE
     reasons = frozenset({Reason.SECRETSMANAGER_UNAVAILABLE, Reason.KMS_UNAVAILABLE, Reason.MASTER_KEY_INVALID})
 
     def __init__(
-        self,
-        public_message: str = "Key backend unavailable, retry later",
-        *,
-        retry_after: int = 5,
-        reason: Reason | None = None,
+        self, public_message: str = "Key backend unavailable, retry later", *, reason: Reason | None = None
     ) -> None:
         super().__init__(public_message, reason=reason)
-        self.retry_after = retry_after
 
 
 class ConfigurationError(Exception):
