@@ -45,8 +45,6 @@ _TRACK = re.compile(r"^(?:\*|[A-Za-z0-9_+\-]{1,64})$")
 _ROBUSTNESS = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _CPC_LABELS = re.compile(r"^[A-Za-z0-9_.\-]{1,64}(?:/[A-Za-z0-9_.\-]{1,64}){0,7}$")
 _MAX_FRAGMENT = 4096
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 SystemTrack = tuple[str, str]  # (systemId, intendedTrackType or "*")
 
@@ -86,12 +84,9 @@ def for_system_track(values: Mapping[SystemTrack, str], system_id: str, track_ty
 
 
 def _bool(env: Mapping[str, str], name: str) -> bool:
-    value = env.get(name, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigurationError(f"{name} must be true or false")
+    from .settings import read_bool  # the one boolean grammar (imported late: settings imports this module)
+
+    return read_bool(env, name, False)
 
 
 def _entries(env: Mapping[str, str], name: str) -> list[tuple[str, str]]:

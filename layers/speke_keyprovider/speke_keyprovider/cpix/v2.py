@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from xml.etree.ElementTree import Element
 
-from ..errors import CpixError
+from ..errors import ContractError, CpixError, Reason, UnsupportedDrmSystem
 from . import elements
 from .dialect import Dialect
 from .model import (
@@ -84,7 +84,9 @@ def parse_with(root: Element, dialect: Dialect, rules: DocumentRules) -> CpixReq
     periods = rules.periods(lists.get("ContentKeyPeriodList"))
     usage_list = lists.get("ContentKeyUsageRuleList")
     if usage_list is None:
-        raise CpixError("Missing CPIX encryption contract: no ContentKeyUsageRuleList", reason="contract_missing")
+        raise ContractError(
+            "Missing CPIX encryption contract: no ContentKeyUsageRuleList", reason=Reason.CONTRACT_MISSING
+        )
     usage_rules = elements.usage_rules(usage_list)
     recipients = elements.recipients(lists.get("DeliveryDataList"))
     return CpixRequest(
@@ -143,9 +145,7 @@ def _signalling_children(
         elif name in _SIMPLE_CHILDREN:
             key = _SIMPLE_CHILDREN[name]
         else:
-            raise CpixError(
-                f"Unsupported DRMSystem child {name} in DRMSystem {system_id} for KID {kid}", reason="drm_unsupported"
-            )
+            raise UnsupportedDrmSystem(f"Unsupported DRMSystem child {name} in DRMSystem {system_id} for KID {kid}")
         if key in seen:
             raise CpixError(f"Duplicate {name} in DRMSystem {system_id} for KID {kid}")
         seen.add(key)

@@ -56,7 +56,7 @@ def b64_text(text: str) -> str:
 
 def scheme_incompatible(system_id: str) -> CpixError:
     """The spec's verbatim error for a scheme the DRM system cannot carry."""
-    return CpixError(f"ContentKey@commonEncryptionScheme non compatible with DRMSystem {system_id}")
+    return UnsupportedDrmSystem(f"ContentKey@commonEncryptionScheme non compatible with DRMSystem {system_id}")
 
 
 def child_unsupported(system_id: str, child: Child) -> UnsupportedDrmSystem:
