@@ -1,7 +1,9 @@
 """SPEKE v2.1 through the Lambda handler in-process: the header echoed, settings from the environment, KID override
 with the file and KMS homes (GenerateMac on the speke-kid-v1 message), and hostile v2.1 requests."""
 
+import datetime as dt
 import hmac
+import itertools
 import uuid
 
 import boto3
@@ -10,6 +12,8 @@ from botocore.stub import Stubber
 from speke_keyprovider.aws_key_sources import KmsDerivedKeys
 from speke_keyprovider.errors import BackendUnavailable
 from speke_keyprovider.key_derivation import derive_cek, derive_override_kid, kid_message
+from speke_keyprovider_tools.client.conformance import check_response
+from speke_keyprovider_tools.client.request_builder import AUDIO_PRESETS, VIDEO_PRESETS, build_request
 from speke_keyprovider_tools.client.response_reader import read_content_keys
 
 from tests import cpixdocs as d
@@ -109,3 +113,66 @@ def test_kms_override_kid_failure_is_503():
     stubber.add_client_error("generate_mac", service_error_code="ThrottlingException", http_status_code=400)
     with stubber, pytest.raises(BackendUnavailable):
         KmsDerivedKeys("k", client=client).override_kids("c", [("VIDEO", "-")])
+
+
+# --- every preset pair, both timing modes, 1 and several periods, clear and encrypted -----------------------
+
+V21_PAIRS = [
+    (v, a)
+    for v, a in itertools.product(VIDEO_PRESETS, AUDIO_PRESETS)
+    if "SHARED" not in (v, a) and (v, a) != ("UNENCRYPTED", "UNENCRYPTED")
+] + [("SHARED", "SHARED")]
+V21_SCHEMES = ("SAMPLE-AES", "cbcs", "SAMPLE-AES-CTR", "cenc")
+
+
+@pytest.mark.parametrize(("video", "audio"), V21_PAIRS)
+def test_every_preset_pair_v21(video, audio, invoke, delivery_cert_der, delivery_private_key):
+    """200 with X-Speke-Version 2.1 and CPIX 2.4, every period attribute echoed byte for byte, keys equal to the
+    derivation and (encrypted) decrypting with valid MACs: the independent checker says so for each request."""
+    scheme = V21_SCHEMES[V21_PAIRS.index((video, audio)) % len(V21_SCHEMES)]
+    systems = ["widevine", "playready"] + (["fairplay"] if scheme in ("cbcs", "SAMPLE-AES") else ["clearkey"])
+    start = dt.datetime(2026, 12, 1, 20, 0, tzinfo=dt.UTC)
+    for timing, periods, encrypted in itertools.product(("start-end", "index+start-end"), (1, 3), (False, True)):
+        built = build_request(
+            content_id=f"ch-{video}-{audio}"[:64],
+            video_preset=video,
+            audio_preset=audio,
+            drm_systems=systems,
+            scheme=scheme,
+            periods=periods,
+            certificate_der=delivery_cert_der if encrypted else None,
+            speke_version="2.1",
+            period_timing=timing,
+            start=start,
+            playlist="master" if periods == 1 else "multiVariant",
+        )
+        status, headers, body = invoke(rest_event(built.xml, headers=d21.HEADERS))
+        where = (scheme, timing, periods, encrypted)
+        assert status == 200 and headers["X-Speke-Version"] == "2.1", (where, body[:300])
+        report = check_response(built, status, headers, body, delivery_private_key if encrypted else None)
+        assert report.ok, (where, report.violations)
+        keys = read_content_keys(body, delivery_private_key if encrypted else None)
+        assert keys == {str(k.kid): derive_cek(MASTER_KEY, built.content_id, k.kid) for k in built.keys}
+        assert body.count(b"<cpix:ContentKeyPeriod ") == periods
+
+
+def test_kid_override_matrix_checked_independently(invoke, handler_env, delivery_cert_der, delivery_private_key):
+    handler_env.setenv("KID_OVERRIDE", "true")
+    for timing in ("start-end", "index+start-end"):
+        built = build_request(
+            content_id="live-1",
+            video_preset="PRESET_VIDEO_8",
+            audio_preset="PRESET_AUDIO_3",
+            drm_systems=["widevine", "playready", "fairplay"],
+            periods=3,
+            certificate_der=delivery_cert_der,
+            speke_version="2.1",
+            period_timing=timing,
+        )
+        status, headers, body = invoke(rest_event(built.xml, headers=d21.HEADERS))
+        report = check_response(
+            built, status, headers, body, delivery_private_key, kid_override=True, master_key=MASTER_KEY
+        )
+        assert report.ok, report.violations
+        assert {row.kid for row in report.keys}.isdisjoint({str(k.kid) for k in built.keys})
+        assert not check_response(built, status, headers, body, delivery_private_key).ok  # echo expected: caught

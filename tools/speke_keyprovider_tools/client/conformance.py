@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import uuid
 from collections import Counter
 from collections.abc import Mapping
@@ -41,6 +42,7 @@ from ._xml import (
     text,
 )
 from .checks import check_for
+from .kid_override import override_kid, period_id
 from .request_builder import SYSTEM_NAMES, BuiltRequest
 from .response_reader import CEK_BYTES, CpixReadError, DeliveryKeys, content_key_value, unwrap_delivery_keys
 from .signalling import (
@@ -111,10 +113,17 @@ def check_response(
     headers: Mapping[str, str],
     body: bytes,
     private_key: rsa.RSAPrivateKey | None = None,
+    *,
+    kid_override: bool = False,
+    master_key: bytes | None = None,
 ) -> Report:
+    """``kid_override``: the provider is expected to answer its own KIDs (SPEKE v2.1, docs/kid-override.md),
+    consistently in every element; with ``master_key`` each must also be the one the formula gives."""
     report = Report(status=status)
     try:
-        _Checker(built, report, private_key).run(status, headers, body)
+        _Checker(built, report, private_key, kid_override=kid_override, master_key=master_key).run(
+            status, headers, body
+        )
     except Exception as exc:  # a hostile or broken answer must give a report, never a traceback
         report.violations.append(f"the answer could not be checked any further ({type(exc).__name__})")
     return report
@@ -138,13 +147,28 @@ def _canon(element: Element | None) -> list[tuple[str, tuple[tuple[str, str], ..
     return sorted(one(e, 1) for e in element)
 
 
+_PERIOD_TAG = re.compile(r"<(?:[A-Za-z_][\w.\-]*:)?ContentKeyPeriod(?=[\s/>])[^>]*>")
+
+
 class _Checker:
-    def __init__(self, built: BuiltRequest, report: Report, private_key: rsa.RSAPrivateKey | None) -> None:
+    def __init__(
+        self,
+        built: BuiltRequest,
+        report: Report,
+        private_key: rsa.RSAPrivateKey | None,
+        *,
+        kid_override: bool = False,
+        master_key: bytes | None = None,
+    ) -> None:
         self.built = built
         self.report = report
         self.private_key = private_key
         self.request = parse(built.xml)
         self.ivs: set[bytes] = set()
+        self.kid_override = kid_override
+        self.master_key = master_key
+        self.body = b""
+        self.kid_map: dict[str, str] = {str(key.kid): str(key.kid) for key in built.keys}  # request -> answer
 
     def fail(self, message: str) -> None:
         if message not in self.report.violations:
@@ -173,12 +197,14 @@ class _Checker:
                 if name.strip() == "charset" and value.strip().strip('"') != "utf-8":
                     self.fail(f"Content-Type charset is {value.strip()!r}, expected utf-8")
         version = lower.get("x-speke-version")
+        expected_version = self.built.speke_version
         if version is None:
-            self.fail("X-Speke-Version header missing, expected 2.0")
-        elif version.strip() != "2.0":
-            self.fail(f"X-Speke-Version is {version!r}, expected 2.0 (the request's, echoed)")
+            self.fail(f"X-Speke-Version header missing, expected {expected_version}")
+        elif version.strip() != expected_version:
+            self.fail(f"X-Speke-Version is {version!r}, expected {expected_version} (the request's, echoed)")
         if not lower.get("x-speke-user-agent", "").strip():
             self.fail("X-Speke-User-Agent header missing")
+        self.body = body
         try:
             root = parse(body)
         except XmlError as exc:
@@ -201,11 +227,72 @@ class _Checker:
             count = len(children(root, CPIX, name))
             if count != 1:
                 self.fail(f"{name} appears {count} times, expected once")
+        if self.kid_override:
+            self.overridden_kids(root)
         delivery = self.delivery(root)
         self.content_keys(root, delivery)
         self.drm_systems(root)
         self.echoed(root, "ContentKeyPeriodList", "ContentKeyPeriod", "key periods")
         self.echoed(root, "ContentKeyUsageRuleList", "ContentKeyUsageRule", "encryption contract")
+        if built.period_attributes:
+            self.periods_echoed_byte_for_byte()
+
+    def periods_echoed_byte_for_byte(self) -> None:
+        """Every period attribute in the answer's raw text exactly as the request wrote it (MediaPackage rejects
+        altered boundaries, even an equivalent spelling such as +00:00 for Z or a character reference)."""
+        text_body = self.body.decode("utf-8", "replace")
+        tags = _PERIOD_TAG.findall(text_body)
+        for attrs in self.built.period_attributes:
+            tag = next((t for t in tags if re.search(rf'\sid\s*=\s*"{re.escape(attrs["id"])}"', t)), None)
+            if tag is None:
+                self.fail(f"ContentKeyPeriod {attrs['id']!r} is not in the answer as sent")
+                continue
+            for name, value in attrs.items():
+                if not re.search(rf'\s{re.escape(name)}\s*=\s*"{re.escape(value)}"', tag):
+                    self.fail(f"ContentKeyPeriod {attrs['id']!r} @{name} is not echoed byte for byte (sent {value!r})")
+
+    def overridden_kids(self, root: Element) -> None:
+        """Map each requested key to the KID the provider answered, through the answer's usage rules (track type
+        and KeyPeriodFilter are echoed, the kid is the provider's); each must be a UUIDv8, distinct, and with
+        ``master_key`` the formula's."""
+        rule_list = child(root, CPIX, "ContentKeyUsageRuleList")
+        answered: dict[tuple[str, str | None], str] = {}
+        for rule in children(rule_list, CPIX, "ContentKeyUsageRule") if rule_list is not None else []:
+            period = child(rule, CPIX, "KeyPeriodFilter")
+            try:
+                kid = str(uuid.UUID(rule.get("kid", "")))
+            except ValueError:
+                self.fail(f"ContentKeyUsageRule@kid {rule.get('kid')!r} is not a UUID")
+                continue
+            answered[(rule.get("intendedTrackType", ""), period.get("periodId") if period is not None else None)] = kid
+        periods = {attrs["id"]: attrs for attrs in self.built.period_attributes}
+        for key in self.built.keys:
+            kid = answered.get((key.track_type, key.period_id))
+            if kid is None:
+                self.fail(f"no ContentKeyUsageRule for {key.track_type} in period {key.period_id!r} in the answer")
+                continue
+            if kid == str(key.kid):
+                self.fail(f"KID {kid} ({key.track_type}) echoed: KID override expected the provider's own KID")
+            elif uuid.UUID(kid).version != 8:
+                self.fail(f"overriding KID {kid} ({key.track_type}) is not a UUIDv8")
+            if self.master_key is not None:
+                try:
+                    expected = str(
+                        override_kid(
+                            self.master_key,
+                            self.built.content_id,
+                            key.track_type,
+                            period_id(periods.get(key.period_id or "")),
+                        )
+                    )
+                except ValueError as exc:
+                    self.fail(f"KID override for {key.track_type}: {exc}")
+                else:
+                    if kid != expected:
+                        self.fail(f"overriding KID {kid} ({key.track_type}) is not the formula's {expected}")
+            self.kid_map[str(key.kid)] = kid
+        if len(set(self.kid_map.values())) != len(self.kid_map):
+            self.fail("two requested keys got the same overriding KID")
 
     def echoed(self, root: Element, list_name: str, item_name: str, what: str) -> None:
         asked = child(self.request, CPIX, list_name)
@@ -218,6 +305,11 @@ class _Checker:
         n_asked, n_got = len(children(asked, CPIX, item_name)), len(children(got, CPIX, item_name))
         if n_asked != n_got:
             self.fail(f"{list_name} has {n_got} {item_name}, the request had {n_asked}")
+        if self.kid_override and list_name == "ContentKeyUsageRuleList":
+            asked = parse(self.built.xml)
+            asked = child(asked, CPIX, list_name)
+            for rule in children(asked, CPIX, item_name):  # the request's contract with the answered KIDs
+                rule.set("kid", self.kid_map.get(str(uuid.UUID(rule.get("kid", ""))), rule.get("kid", "")))
         if _canon(asked) != _canon(got):
             self.fail(f"{list_name} differs from the request: the {what} must be echoed unchanged")
 
@@ -328,7 +420,7 @@ class _Checker:
                 self.fail(f"ContentKey {kid} appears twice")
             by_kid[kid] = ck
         for key in built.keys:
-            kid = str(key.kid)
+            kid = self.kid_map[str(key.kid)]
             answered = by_kid.get(kid)
             if answered is None:
                 self.fail(f"ContentKey {kid} ({key.track_type}) is missing: kids must be echoed")
@@ -363,8 +455,11 @@ class _Checker:
                 )
             )
         for kid in by_kid:
-            if kid not in {str(k.kid) for k in built.keys}:
-                self.fail(f"ContentKey {kid} was not requested (this checker expects kids echoed, never replaced)")
+            if kid not in set(self.kid_map.values()):
+                if self.kid_override:
+                    self.fail(f"ContentKey {kid} answers no requested key")
+                else:
+                    self.fail(f"ContentKey {kid} was not requested (without KID override kids are echoed)")
 
     def key_value(self, ck: Element, kid: str, delivery: DeliveryKeys | None) -> bytes | None:
         secret = path(ck, (CPIX, "Data"), (PSKC, "Secret"))
@@ -441,7 +536,7 @@ class _Checker:
                 self.fail(f"DRMSystem {_name(pair[1])} for {pair[0]} appears twice")
             found[pair] = element
         for system in built.systems:
-            kid, system_id = str(system.kid), system.system_id
+            kid, system_id = self.kid_map[str(system.kid)], system.system_id
             answered_system = found.pop((kid, system_id), None)
             if answered_system is None:
                 self.fail(f"DRMSystem {_name(system_id)} for {kid} is missing")
@@ -450,6 +545,12 @@ class _Checker:
             if element.get("systemId") != system_id and element.get("systemId", "").lower() == system_id:
                 self.warn(f"DRMSystem systemId {element.get('systemId')!r} differs in case from the request")
             got = Counter(_child_key(c) for c in element)
+            for item in element:
+                if local_name(item.tag) == "HLSSignalingData" and item.get("playlist") not in ("media", built.playlist):
+                    self.fail(
+                        f"DRMSystem {_name(system_id)} for {kid}: HLSSignalingData@playlist "
+                        f"{item.get('playlist')!r}, the request had {built.playlist!r}"
+                    )
             wanted = Counter(system.children)
             for name in wanted:
                 if got[name] == 0:
@@ -471,8 +572,8 @@ class _Checker:
             check_for(system_id)(
                 system_id=system_id,
                 name=_name(system_id),
-                kid=system.kid,
-                scheme=built.scheme,
+                kid=uuid.UUID(kid),
+                scheme=built.effective_scheme,
                 fail=self.fail,
                 warn=self.warn,
                 signalling=self.report.signalling,
@@ -488,5 +589,6 @@ def _name(system_id: str) -> str:
 def _child_key(item: Element) -> str:
     name = local_name(item.tag)
     if name == "HLSSignalingData":
-        return f"HLSSignalingData:{item.get('playlist', '')}"
+        playlist = item.get("playlist", "")
+        return f"HLSSignalingData:{'master' if playlist == 'multiVariant' else playlist}"  # CPIX 2.4's name
     return name

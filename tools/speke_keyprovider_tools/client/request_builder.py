@@ -1,4 +1,4 @@
-"""Build SPEKE v2 (CPIX 2.3) requests shaped like the ones AWS Elemental MediaPackage v2 sends.
+"""Build SPEKE v2 (CPIX 2.3) and v2.1 (CPIX 2.4) requests shaped like the ones AWS Elemental MediaPackage v2 sends.
 
 MediaPackage v2 turns an endpoint's encryption contract (a video preset and an audio preset) into
 one CPIX document: a ContentKeyPeriodList (always, even without key rotation), one ContentKey per
@@ -7,6 +7,11 @@ signalling it wants back, and one ContentKeyUsageRule per key carrying ``intende
 the Video/Audio filters and a KeyPeriodFilter. With a certificate it adds a DeliveryDataList so the
 provider encrypts the content keys. The preset name never appears in the document.
 
+SPEKE v2.1 (``speke_version="2.1"``) adds what MediaPackage v2 sends for ``SpekeVersion: V2_1``: key
+periods timed by ``ContentKeyPeriodTiming`` (``index``, ``start-end`` = START_END_ONLY, ``index+start-end`` =
+INDEX_WITH_START_END), periods ``period_seconds`` long from an epoch-aligned ``start``, the HLS-method schemes,
+and the multivariant playlist as ``master`` (MediaPackage's) or ``multiVariant`` (CPIX 2.4's).
+
 This module depends on nothing in the provider: the client side must work against any SPEKE v2
 key provider.
 """
@@ -14,6 +19,7 @@ key provider.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -57,6 +63,12 @@ DEFAULT_CHILDREN: dict[str, tuple[str, ...]] = {
 DEFAULT_CHILDREN_UNKNOWN = (CHILD_PSSH, CHILD_CPD, CHILD_HLS_MEDIA, CHILD_HLS_MASTER)
 
 SCHEMES = ("cenc", "cbcs")
+SCHEMES_V21 = (*SCHEMES, "SAMPLE-AES", "SAMPLE-AES-CTR", "AES-128")
+# The CENC scheme each v2.1 HLS method behaves as (AES-128: whole-segment CBC, the HLS AES-128 system only).
+EFFECTIVE_SCHEME = {"SAMPLE-AES": "cbcs", "SAMPLE-AES-CTR": "cenc", "AES-128": "cbc1"}
+SPEKE_VERSIONS = {"2.0": "2.3", "2.1": "2.4"}  # X-Speke-Version -> CPIX@version
+PERIOD_TIMINGS = ("index", "start-end", "index+start-end")
+PLAYLISTS_V21 = ("master", "multiVariant")
 
 # --- presets (contract section 2) -----------------------------------------------------------------
 
@@ -152,10 +164,19 @@ class BuiltRequest:
     certificate_der: bytes | None = None
     video_preset: str = ""
     audio_preset: str = ""
+    speke_version: str = "2.0"
+    # every ContentKeyPeriod's attributes exactly as written, in order (the answer must echo them byte for byte)
+    period_attributes: list[dict[str, str]] = field(default_factory=list)
+    playlist: str = "master"
 
     @property
     def encrypted(self) -> bool:
         return self.certificate_der is not None
+
+    @property
+    def effective_scheme(self) -> str:
+        """The CENC scheme the signalling follows (v2.1's HLS methods behave as cbcs / cenc)."""
+        return EFFECTIVE_SCHEME.get(self.scheme, self.scheme)
 
 
 def resolve_system(name_or_id: str) -> str:
@@ -202,18 +223,35 @@ def build_request(
     certificate_der: bytes | None = None,
     kids: Sequence[uuid.UUID] | None = None,
     children: Mapping[str, Sequence[str]] | None = None,
+    speke_version: str = "2.0",
+    period_timing: str = "index",
+    start: dt.datetime | None = None,
+    period_seconds: int = 900,
+    playlist: str = "master",
 ) -> BuiltRequest:
     """Build a MediaPackage-v2-style request.
 
     ``drm_systems``: names from ``DRM_SYSTEM_IDS`` or raw system ids. ``children`` maps a system (name
     or id) to the children to request (``CHILDREN``); systems not named get ``DEFAULT_CHILDREN``.
     ``kids``: one per (period x track), in the order of ``BuiltRequest.keys``; random uuid4 otherwise.
+    v2.1 only: ``period_timing`` (``PERIOD_TIMINGS``), ``start`` (UTC; default: now, floored to a multiple of
+    ``period_seconds`` since the epoch, as epoch-locked encoders cut) and ``playlist`` (``PLAYLISTS_V21``).
     Raises ``ValueError`` for a request MediaPackage itself could not send.
     """
     if not _CONTENT_ID.match(content_id):
         raise ValueError("content id must match [0-9a-zA-Z_-]{1,256}")
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}")
+    if speke_version not in SPEKE_VERSIONS:
+        raise ValueError(f"SPEKE version must be one of {', '.join(SPEKE_VERSIONS)}")
+    v21 = speke_version == "2.1"
+    allowed_schemes = SCHEMES_V21 if v21 else SCHEMES
+    if scheme not in allowed_schemes:
+        raise ValueError(f"scheme must be one of {', '.join(allowed_schemes)} for SPEKE {speke_version}")
+    if period_timing not in PERIOD_TIMINGS or (period_timing != "index" and not v21):
+        raise ValueError(f"period timing must be one of {', '.join(PERIOD_TIMINGS)} (start/end needs SPEKE 2.1)")
+    if playlist not in (PLAYLISTS_V21 if v21 else ("master",)):
+        raise ValueError("playlist must be master (or, with SPEKE 2.1, multiVariant)")
+    if not isinstance(period_seconds, int) or not 1 <= period_seconds <= 86400:
+        raise ValueError("period seconds must be between 1 and 86400")
     if not isinstance(periods, int) or not 1 <= periods <= 100:
         raise ValueError("periods must be between 1 and 100")
     tracks = contract_tracks(video_preset, audio_preset)
@@ -226,8 +264,10 @@ def build_request(
         system_ids.append(system_id)
     if not system_ids:
         raise ValueError("at least one DRM system is required")
-    if FAIRPLAY in system_ids and scheme != "cbcs":
-        raise ValueError("FairPlay requires the cbcs scheme")
+    if FAIRPLAY in system_ids and EFFECTIVE_SCHEME.get(scheme, scheme) != "cbcs":
+        raise ValueError("FairPlay requires the cbcs scheme (or SAMPLE-AES)")
+    if scheme == "AES-128" and set(system_ids) != {AES128}:
+        raise ValueError("the AES-128 scheme goes with the aes128 system only")
     wanted = _children_per_system(system_ids, children or {})
 
     count = periods * len(tracks)
@@ -240,7 +280,8 @@ def build_request(
         if len(set(kid_list)) != count:
             raise ValueError("kids must be distinct")
 
-    period_list = [(f"keyPeriod_{uuid.uuid4()}", index) for index in range(1, periods + 1)]
+    period_attributes = _period_attributes(periods, period_timing, start, period_seconds)
+    period_list = [(attrs["id"], int(attrs["index"]) if "index" in attrs else None) for attrs in period_attributes]
     keys: list[RequestedKey] = []
     specs: list[TrackSpec] = []
     for p, (period_id, period_index) in enumerate(period_list):
@@ -258,7 +299,7 @@ def build_request(
             "xmlns:ds": DS,
             "xmlns:enc": ENC,
             "contentId": content_id,
-            "version": "2.3",
+            "version": SPEKE_VERSIONS[speke_version],
         },
     )
     if certificate_der is not None:
@@ -281,14 +322,16 @@ def build_request(
     for system in systems:
         w.open("cpix:DRMSystem", {"kid": system.kid, "systemId": system.system_id})
         for child_name in system.children:
-            tag, _, playlist = child_name.partition(":")
-            w.empty(f"cpix:{tag}", {"playlist": playlist} if playlist else {})
+            tag, _, child_playlist = child_name.partition(":")
+            if child_playlist == "master":
+                child_playlist = playlist
+            w.empty(f"cpix:{tag}", {"playlist": child_playlist} if child_playlist else {})
         w.close("cpix:DRMSystem")
     w.close("cpix:DRMSystemList")
 
     w.open("cpix:ContentKeyPeriodList")
-    for period_id, period_index in period_list:
-        w.empty("cpix:ContentKeyPeriod", {"id": period_id, "index": period_index})
+    for attrs in period_attributes:
+        w.empty("cpix:ContentKeyPeriod", attrs)
     w.close("cpix:ContentKeyPeriodList")
 
     w.open("cpix:ContentKeyUsageRuleList")
@@ -313,7 +356,37 @@ def build_request(
         certificate_der=certificate_der,
         video_preset=video_preset,
         audio_preset=audio_preset,
+        speke_version=speke_version,
+        period_attributes=period_attributes,
+        playlist=playlist,
     )
+
+
+def utc_text(when: dt.datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ``, the form MediaPackage writes period boundaries in."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _period_attributes(
+    periods: int, timing: str, start: dt.datetime | None, period_seconds: int
+) -> list[dict[str, str]]:
+    if timing == "index":
+        return [{"id": f"keyPeriod_{uuid.uuid4()}", "index": str(i)} for i in range(1, periods + 1)]
+    if start is None:
+        now = int(dt.datetime.now(dt.UTC).timestamp())
+        start = dt.datetime.fromtimestamp(now - now % period_seconds, dt.UTC)
+    elif start.tzinfo is None:
+        raise ValueError("start must have a timezone")
+    out = []
+    for i in range(periods):
+        begin = start + dt.timedelta(seconds=i * period_seconds)
+        attrs = {"id": f"keyPeriod_{uuid.uuid4()}"}
+        if timing == "index+start-end":
+            attrs["index"] = str(int(begin.timestamp()) // period_seconds)  # epoch-locked: the same in every Region
+        attrs["start"] = utc_text(begin)
+        attrs["end"] = utc_text(begin + dt.timedelta(seconds=period_seconds))
+        out.append(attrs)
+    return out
 
 
 def _children_per_system(system_ids: list[str], overrides: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
