@@ -1,6 +1,8 @@
 """``speke-keyprovider``: the operator's command line, one module per command.
 
     request URL      send a MediaPackage-v2-style SPEKE v2 request (SigV4) and check the answer  (request.py)
+    compare A B      the same channel window to two providers: same KIDs and keys?  (compare.py)
+    kid              the KIDs KID override answers for a channel and window  (kid.py)
     derive           the content key of (contentId, kid) from a key home, for licence servers  (derive.py)
     cert check FILE  vet a delivery certificate exactly as the provider does; print its fingerprint  (cert.py)
     cert new         make a self-signed RSA-2048/SHA-512 test certificate and key  (cert.py)
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 from typing import IO
 
 from .. import __version__
-from . import cert, derive, event, request
+from . import cert, compare, derive, event, kid, request
 from ._output import EXIT_FAIL, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, Out
 
 __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_UNAVAILABLE", "EXIT_USAGE", "CliError", "Out", "build_parser", "main"]
@@ -36,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in (request, derive, cert, event):
+    for command in (request, compare, kid, derive, cert, event):
         command.register(sub)
     return parser
 

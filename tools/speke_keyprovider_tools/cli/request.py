@@ -25,22 +25,16 @@ examples:
       --scheme cenc --periods 2 --cert delivery.cert.pem --key delivery.key.pem --save ./speke-check
   # every preset pair and DRM combination, one line each
   speke-keyprovider request http://127.0.0.1:3000/copyProtection --matrix ...
+  # SPEKE v2.1 as a MediaPackage v2 endpoint with ContentKeyPeriodTiming START_END_ONLY, 4 rotations
+  speke-keyprovider request https://.../copyProtection --speke 2.1 --period-timing start-end \
+      --start 2026-12-01T20:00:00Z --period-duration 900 --periods 4 --scheme SAMPLE-AES
 """
 
 
-def register(sub: Any) -> None:
-    from ..client.request_builder import AUDIO_PRESETS, SCHEMES, VIDEO_PRESETS
+def add_request_shape_flags(p: argparse.ArgumentParser) -> None:
+    """What the request asks for: contentId, presets, DRM systems, scheme, periods and (v2.1) their timing."""
+    from ..client.request_builder import AUDIO_PRESETS, PERIOD_TIMINGS, PLAYLISTS_V21, SCHEMES_V21, VIDEO_PRESETS
 
-    p = sub.add_parser(
-        "request",
-        help="send a MediaPackage-style request and check the answer",
-        description="Build a MediaPackage-v2-style SPEKE v2 request, sign it (SigV4, service "
-        "execute-api), send it and check the answer against every rule of the "
-        "contract. Works against any SPEKE v2 key provider.",
-        epilog=REQUEST_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("url", help="the key provider URL, e.g. https://.../copyProtection")
     p.add_argument("--content-id", default="speke-keyprovider-check", help="CPIX@contentId (default: %(default)s)")
     p.add_argument(
         "--video-preset",
@@ -61,8 +55,79 @@ def register(sub: Any) -> None:
         default="widevine,playready,fairplay",
         help=f"comma-separated: {','.join(DRM_NAMES)} or system ids (default: %(default)s)",
     )
-    p.add_argument("--scheme", default="cbcs", choices=SCHEMES, help="commonEncryptionScheme (default: %(default)s)")
+    p.add_argument(
+        "--scheme",
+        default="cbcs",
+        choices=SCHEMES_V21,
+        help="commonEncryptionScheme; SAMPLE-AES, SAMPLE-AES-CTR and AES-128 need --speke 2.1 (default: %(default)s)",
+    )
     p.add_argument("--periods", type=int, default=1, help="key periods in the request (default: %(default)s)")
+    p.add_argument(
+        "--speke", default="2.0", choices=("2.0", "2.1"), help="SPEKE version: 2.0 (CPIX 2.3) or 2.1 (CPIX 2.4)"
+    )
+    p.add_argument(
+        "--period-timing",
+        default="index",
+        choices=PERIOD_TIMINGS,
+        help="v2.1 ContentKeyPeriodTiming: index, start-end (START_END_ONLY), index+start-end (default: %(default)s)",
+    )
+    p.add_argument(
+        "--start",
+        help="v2.1: UTC start of the first period, e.g. 2026-12-01T20:00:00Z (default: now, floored to a period)",
+    )
+    p.add_argument(
+        "--period-duration", type=int, default=900, help="v2.1: seconds per key period (default: %(default)s)"
+    )
+    p.add_argument(
+        "--playlist", default="master", choices=PLAYLISTS_V21, help="v2.1: multivariant playlist name to send"
+    )
+
+
+def build_from_args(args: argparse.Namespace, case: dict[str, Any], cert_der: bytes | None) -> Any:
+    """The BuiltRequest for one case of the command line (CliError for a request MediaPackage could not send)."""
+    import datetime as dt
+
+    from ..client.request_builder import build_request
+
+    start = None
+    if args.start:
+        try:
+            start = dt.datetime.fromisoformat(args.start.replace("Z", "+00:00"))
+        except ValueError:
+            raise CliError(f"--start {args.start!r} is not an ISO 8601 date and time") from None
+        if start.tzinfo is None:
+            raise CliError("--start needs a timezone (e.g. 2026-12-01T20:00:00Z)")
+    try:
+        return build_request(
+            content_id=args.content_id,
+            video_preset=case["video"],
+            audio_preset=case["audio"],
+            drm_systems=case["drm"],
+            scheme=case["scheme"],
+            periods=args.periods,
+            certificate_der=cert_der,
+            speke_version=args.speke,
+            period_timing=args.period_timing,
+            start=start,
+            period_seconds=args.period_duration,
+            playlist=args.playlist,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "request",
+        help="send a MediaPackage-style request and check the answer",
+        description="Build a MediaPackage-v2-style SPEKE v2 request, sign it (SigV4, service "
+        "execute-api), send it and check the answer against every rule of the "
+        "contract. Works against any SPEKE v2 key provider.",
+        epilog=REQUEST_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("url", help="the key provider URL, e.g. https://.../copyProtection")
+    add_request_shape_flags(p)
     p.add_argument("--cert", type=Path, help="delivery certificate (PEM or DER): ask for encrypted keys")
     p.add_argument("--key", type=Path, help="its private key (PEM), to decrypt and verify the answer")
     p.add_argument("--region", help="SigV4 region (default: from the URL, else the AWS config, else us-east-1)")
@@ -77,6 +142,16 @@ def register(sub: Any) -> None:
         "--matrix",
         action="store_true",
         help="run every preset pair and DRM combination (clear and, with --cert, encrypted)",
+    )
+    p.add_argument(
+        "--kid-override",
+        action="store_true",
+        help="v2.1: expect the provider's own KIDs (KID_OVERRIDE) instead of echoed ones",
+    )
+    p.add_argument(
+        "--expect-master-file",
+        type=Path,
+        help="with --kid-override: the master key file, to check each KID against the formula",
     )
     add_common_flags(p)
     p.set_defaults(run=cmd_request)
@@ -116,9 +191,18 @@ def _request_cases(args: argparse.Namespace) -> list[dict[str, Any]]:
     return cases
 
 
+def expected_master(args: argparse.Namespace) -> bytes | None:
+    path = getattr(args, "expect_master_file", None)
+    if path is None:
+        return None
+    try:
+        return path.read_bytes().rstrip(b"\r\n")
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def cmd_request(args: argparse.Namespace, out: Out, err: Out) -> int:
     from ..client.conformance import check_response
-    from ..client.request_builder import build_request
 
     if not args.url.startswith(("http://", "https://")):
         raise CliError("URL must start with http:// or https://")
@@ -128,25 +212,19 @@ def cmd_request(args: argparse.Namespace, out: Out, err: Out) -> int:
         raise CliError("--key needs --cert (the certificate to put in the request)")
     cert_der = read_cert_der(args.cert) if args.cert else None
     private_key = read_private_key(args.key) if args.key else None
+    master = expected_master(args)
     creds, region = credentials(args)
     cases = _request_cases(args)
     results = []
     failed = 0
     for number, case in enumerate(cases, start=1):
-        try:
-            built = build_request(
-                content_id=args.content_id,
-                video_preset=case["video"],
-                audio_preset=case["audio"],
-                drm_systems=case["drm"],
-                scheme=case["scheme"],
-                periods=args.periods,
-                certificate_der=cert_der,
-            )
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
-        status, headers, body, seconds = send_signed(args.url, built.xml, creds, region, timeout=args.timeout)
-        report = check_response(built, status, headers, body, private_key)
+        built = build_from_args(args, case, cert_der)
+        status, headers, body, seconds = send_signed(
+            args.url, built.xml, creds, region, timeout=args.timeout, speke_version=built.speke_version
+        )
+        report = check_response(
+            built, status, headers, body, private_key, kid_override=args.kid_override, master_key=master
+        )
         failed += not report.ok
         summary = {
             "video_preset": case["video"],
@@ -154,6 +232,8 @@ def cmd_request(args: argparse.Namespace, out: Out, err: Out) -> int:
             "drm": case["drm"],
             "scheme": case["scheme"],
             "periods": args.periods,
+            "speke_version": built.speke_version,
+            "period_timing": args.period_timing,
             "encrypted": cert_der is not None,
             "content_id": args.content_id,
             "url": args.url,
@@ -212,11 +292,12 @@ def _save(
 
 
 def _print_report(out: Out, summary: dict[str, Any], report: Any, *, show_keys: bool) -> None:
-    out.line(out.bold(f"SPEKE v2 check of {summary['url']}"))
+    out.line(out.bold(f"SPEKE v{summary.get('speke_version', '2.0')} check of {summary['url']}"))
     out.line(
         f"  request: contentId={summary['content_id']} presets={summary['video_preset']}/"
         f"{summary['audio_preset']} drm={','.join(summary['drm'])} scheme={summary['scheme']} "
-        f"periods={summary['periods']} keys={'encrypted' if summary['encrypted'] else 'clear'} "
+        f"periods={summary['periods']} ({summary.get('period_timing', 'index')}) "
+        f"keys={'encrypted' if summary['encrypted'] else 'clear'} "
         f"region={summary['region']}"
     )
     out.line(
