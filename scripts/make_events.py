@@ -7,6 +7,7 @@ Each ``ok-*`` event must be answered 200; each ``bad-*`` event must be refused w
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from pathlib import Path
@@ -104,6 +105,89 @@ def main() -> None:
         b'<cpix:CPIX xmlns:cpix="urn:aws:amazon:com:speke" contentId="a" version="2.3"/>',
     )
     write("bad-413-oversize.json", b"<CPIX>" + b" " * (1024 * 1024) + b"</CPIX>")
+    main_v21()
+
+
+V21 = {"Content-Type": "application/xml", "X-Speke-Version": "2.1"}
+START = dt.datetime(2026, 12, 1, 20, 0, tzinfo=dt.UTC)
+
+
+def main_v21() -> None:
+    """SPEKE v2.1 (CPIX 2.4) events: both timing modes, rotation, the HLS-method schemes, clear and encrypted."""
+    start_end = build_request(
+        content_id="live-eu-1",
+        video_preset="PRESET_VIDEO_2",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["widevine", "playready"],
+        scheme="SAMPLE-AES",
+        kids=kids(11, 3),
+        speke_version="2.1",
+        period_timing="start-end",
+        start=START,
+    ).xml
+    write("ok-v21-start-end-widevine-playready-sample-aes.json", start_end, headers=V21)
+    rotation = build_request(
+        content_id="live-eu-1",
+        video_preset="PRESET_VIDEO_3",
+        audio_preset="PRESET_AUDIO_2",
+        drm_systems=["widevine", "playready", "fairplay"],
+        scheme="cbcs",
+        periods=3,
+        certificate_der=CERT,
+        kids=kids(12, 15),
+        speke_version="2.1",
+        period_timing="index+start-end",
+        start=START,
+        playlist="multiVariant",
+    ).xml
+    write("ok-v21-index-start-end-rotation-3-periods-encrypted.json", rotation, headers=V21)
+    ctr = build_request(
+        content_id="live-eu-2",
+        video_preset="PRESET_VIDEO_1",
+        audio_preset="PRESET_AUDIO_1",
+        drm_systems=["widevine", "clearkey"],
+        scheme="SAMPLE-AES-CTR",
+        periods=2,
+        kids=kids(13, 4),
+        speke_version="2.1",
+        period_timing="start-end",
+        start=START,
+    ).xml
+    write("ok-v21-sample-aes-ctr-2-periods.json", ctr, headers=V21)
+    aes = build_request(
+        content_id="live-eu-3",
+        video_preset="PRESET_VIDEO_1",
+        audio_preset="UNENCRYPTED",
+        drm_systems=["aes128"],
+        scheme="AES-128",
+        kids=kids(14, 1),
+        speke_version="2.1",
+        period_timing="index",
+        certificate_der=CERT,
+    ).xml
+    write("ok-v21-aes128-method-encrypted.json", aes, headers=V21, base64_body=True)
+
+    write("bad-422-v21-header-with-cpix-2.3.json", start_end.replace(b'version="2.4"', b'version="2.3"'), headers=V21)
+    write(
+        "bad-422-v21-start-after-end.json",
+        start_end.replace(b'start="2026-12-01T20:00:00Z"', b'start="2026-12-01T21:00:00Z"'),
+        headers=V21,
+    )
+    write(
+        "bad-422-v21-end-with-duration.json",
+        start_end.replace(b'end="2026-12-01T20:15:00Z"', b'end="2026-12-01T20:15:00Z" duration="PT15M"'),
+        headers=V21,
+    )
+    write(
+        "bad-422-v21-start-with-character-reference.json",
+        start_end.replace(b'start="2026-12-01T20:00:00Z"', b'start="2026-12-01T20&#58;00:00Z"'),
+        headers=V21,
+    )
+    write(
+        "bad-422-v21-aes128-with-widevine.json",
+        aes.replace(b"3ea8778f-7742-4bf9-b18b-e834b2acbd47", b"edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"),
+        headers=V21,
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """SPEKE v2.1 through the Lambda handler in-process: the header echoed, settings from the environment, KID override
 with the file and KMS homes (GenerateMac on the speke-kid-v1 message), and hostile v2.1 requests."""
 
+import base64
 import datetime as dt
 import hmac
 import itertools
+import re
 import uuid
 
 import boto3
@@ -18,7 +20,7 @@ from speke_keyprovider_tools.client.response_reader import read_content_keys
 
 from tests import cpixdocs as d
 from tests import cpixdocs_v21 as d21
-from tests.conftest import MASTER_KEY, rest_event
+from tests.conftest import EVENTS, MASTER_KEY, load_event, rest_event
 
 
 def test_v21_header_echoed_and_keys_derived(invoke):
@@ -176,3 +178,26 @@ def test_kid_override_matrix_checked_independently(invoke, handler_env, delivery
         assert report.ok, report.violations
         assert {row.kid for row in report.keys}.isdisjoint({str(k.kid) for k in built.keys})
         assert not check_response(built, status, headers, body, delivery_private_key).ok  # echo expected: caught
+
+
+V21_EVENTS = sorted(p.name for p in EVENTS.glob("*v21*.json"))
+
+
+def test_there_are_v21_events():
+    names = " ".join(V21_EVENTS)
+    for part in ("start-end", "index-start-end", "rotation", "sample-aes", "sample-aes-ctr", "aes128", "encrypted"):
+        assert part in names, part
+    assert sum(n.startswith("bad-") for n in V21_EVENTS) >= 4
+
+
+@pytest.mark.parametrize("name", V21_EVENTS)
+def test_v21_event_periods_echoed_byte_for_byte(name, invoke):
+    event = load_event(name)
+    raw = base64.b64decode(event["body"]) if event["isBase64Encoded"] else event["body"].encode()
+    status, headers, body = invoke(event)
+    if name.startswith("bad-"):
+        assert status == 422 and body
+        return
+    assert status == 200 and headers["X-Speke-Version"] == "2.1" and b'version="2.4"' in body
+    for tag in re.findall(rb"<cpix:ContentKeyPeriod [^>]*/>", raw):
+        assert tag.replace(b"/>", b" />") in body
