@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -108,7 +108,10 @@ def _track(name: str, text: str) -> str:
     return text
 
 
-def _per_track(env: Mapping[str, str], name: str, check) -> dict[str, str]:  # type: ignore[no-untyped-def]
+Check = Callable[[str, str], str]  # (variable name, value) -> the value to keep; raises ConfigurationError
+
+
+def _per_track(env: Mapping[str, str], name: str, check: Check) -> dict[str, str]:
     values: dict[str, str] = {}
     for key, value in _entries(env, name):
         track = _track(name, key)
@@ -118,7 +121,7 @@ def _per_track(env: Mapping[str, str], name: str, check) -> dict[str, str]:  # t
     return values
 
 
-def _per_system(env: Mapping[str, str], name: str, check, systems: frozenset[str]) -> dict[SystemTrack, str]:  # type: ignore[no-untyped-def]
+def _per_system(env: Mapping[str, str], name: str, check: Check, systems: frozenset[str]) -> dict[SystemTrack, str]:
     values: dict[SystemTrack, str] = {}
     for key, value in _entries(env, name):
         system, sep, track = key.partition("/")

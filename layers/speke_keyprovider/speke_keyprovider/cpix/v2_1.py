@@ -37,7 +37,7 @@ TIMING_ATTRIBUTES = ("start", "end", "startOffset", "endOffset", "duration")
 ECHOED_ATTRIBUTES = ("id", "index", "label", *TIMING_ATTRIBUTES)
 
 # The combinations CPIX 2.4 defines (section "ContentKeyPeriod Element"), or none of the timing attributes.
-_COMBINATIONS = (
+_COMBINATIONS: tuple[frozenset[str], ...] = (
     frozenset(),
     frozenset({"start", "end"}),
     frozenset({"start", "duration"}),
