@@ -520,9 +520,9 @@ TRANSFORM_CASES = {
         "PrimaryMasterArn": "arn:aws:kms:us-east-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef",
     },
     "secret with replicas": {
-        "SecretReplica1Region": "eu-west-1",
+        "SecretReplica1Region": "eu-west-1",  # pragma: allowlist secret
         "SecretReplica1KmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/01234567-89ab-cdef-0123-456789abcdef",
-        "SecretReplica2Region": "ap-southeast-2",
+        "SecretReplica2Region": "ap-southeast-2",  # pragma: allowlist secret
         "SecretReplica2KmsKeyArn": "arn:aws:kms:ap-southeast-2:111122223333:key/01234567-89ab-cdef-0123-456789abcdef",
     },
     "secret replica": {

@@ -31,13 +31,13 @@ from tests.conftest import MASTER_KEY
 CPIX = "{urn:dashif:org:cpix}"
 
 # The published vectors (docs/kid-override.md): K_master = UTF-8 of 0123456789abcdef0123456789abcdef.
-VECTORS = [
-    ("channel-1", "VIDEO", "2026-12-01T20:00:00Z", "caaad6bd-d5e6-8b52-97d0-f5a3426f6ec3", "f0460c54afb3fec9615e4b54da20524d"),
-    ("channel-1", "AUDIO", "2026-12-01T20:00:00Z", "49a74b83-d301-8024-ae15-badfcde9efbf", "58ed45538946c3bad117cd0e94558285"),
-    ("channel-1", "VIDEO", "2026-12-01T20:15:00Z", "eccbbfe1-d1e5-8e0f-bc52-60043ad7332f", "813b1d3f783cbcf42c79ff54d74ac947"),
-    ("channel-1", "HD", "7", "9b6ffa2d-2857-8063-8147-bba26c15fa62", "c7da16d3d02ab91640192a653dab9bd6"),
-    ("test_case_generic", "ALL", "-", "3ea7690f-5957-8491-96b0-7af86dacf127", "c8f3ed94029954b9cc82280d8b7866bd"),
-    ("live-sports-7", "SD+HD1", "2026-12-01T20:15:00Z", "18397bc9-208a-8ff9-9aa5-e48878d8e006", "7a00b0ccf961fd9a65afa1e8921aca9d"),
+VECTORS = [  # KIDs and keys of the published vectors: test values, not secrets
+    ("channel-1", "VIDEO", "2026-12-01T20:00:00Z", "caaad6bd-d5e6-8b52-97d0-f5a3426f6ec3", "f0460c54afb3fec9615e4b54da20524d"),  # pragma: allowlist secret
+    ("channel-1", "AUDIO", "2026-12-01T20:00:00Z", "49a74b83-d301-8024-ae15-badfcde9efbf", "58ed45538946c3bad117cd0e94558285"),  # pragma: allowlist secret
+    ("channel-1", "VIDEO", "2026-12-01T20:15:00Z", "eccbbfe1-d1e5-8e0f-bc52-60043ad7332f", "813b1d3f783cbcf42c79ff54d74ac947"),  # pragma: allowlist secret
+    ("channel-1", "HD", "7", "9b6ffa2d-2857-8063-8147-bba26c15fa62", "c7da16d3d02ab91640192a653dab9bd6"),  # pragma: allowlist secret
+    ("test_case_generic", "ALL", "-", "3ea7690f-5957-8491-96b0-7af86dacf127", "c8f3ed94029954b9cc82280d8b7866bd"),  # pragma: allowlist secret
+    ("live-sports-7", "SD+HD1", "2026-12-01T20:15:00Z", "18397bc9-208a-8ff9-9aa5-e48878d8e006", "7a00b0ccf961fd9a65afa1e8921aca9d"),  # pragma: allowlist secret
 ]  # fmt: skip
 
 
