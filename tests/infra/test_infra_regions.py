@@ -203,12 +203,12 @@ def test_kms_replica_key_replicates_the_primary_and_is_hmac_only(template):
     "parameters",
     [
         {"RegionRole": "replica"},  # no primary named
-        {"SecretReplica1Region": "eu-west-1"},  # a replica without its own key
+        {"SecretReplica1Region": "eu-west-1"},  # pragma: allowlist secret (a replica without its own key)
         {
-            "SecretReplica1Region": "eu-west-1",
+            "SecretReplica1Region": "eu-west-1",  # pragma: allowlist secret
             "SecretReplica1KmsKeyArn": EU_KEY,
             "SecretReplica2Region": "x-y-1",  # pragma: allowlist secret
-        },  # pragma: allowlist secret
+        },
     ],
 )
 def test_rules_refuse_incomplete_modes(template, parameters):
