@@ -29,7 +29,7 @@ BLOCK_PARAMETERS = {
     "KeyDelivery",
     "KeyDeliveryJwks",
     "KeyDeliveryJwksUrl",
-    "KeyDeliveryTokenSecret",
+    "KeyDeliveryGenerateTokenSecret",
     "KeyDeliveryAudience",
     "KeyDeliveryIssuers",
     "KeyDeliveryMaxTokenSeconds",
@@ -149,7 +149,7 @@ def role_statements(resources, parameters, template):
             {"MasterHmacKey"},
         ),
         (
-            {"KeyDelivery": "aes128+clearkey", "KeyDeliveryTokenSecret": "true"},
+            {"KeyDelivery": "aes128+clearkey", "KeyDeliveryGenerateTokenSecret": "true"},
             {"WriteOwnLogs", "ReadMasterKeySecret", "ReadTokenSecret"},
             {"MasterKeySecret", "KeyDeliveryTokenSecret"},
         ),
@@ -212,9 +212,10 @@ def test_transform_for_every_key_delivery_value(sam_transform, mode, key_source)
         return
     assert functions == ["KeyDeliveryFunction", "KeyProviderFunction"]
     (api,) = http_apis
-    body = api["Properties"]["Body"]
-    assert body["paths"] == {"$default": body["paths"]["$default"]}  # one route: every request to the function
-    (method,) = body["paths"]["$default"].values()
+    body = resolve(api["Properties"]["Body"], condition_values(out, parameters))
+    assert list(body["paths"]) == ["/$default"]  # one route: every method and path reaches the function
+    (method,) = body["paths"]["/$default"].values()
+    assert method["isDefaultRoute"] is True
     integration = method["x-amazon-apigateway-integration"]
     assert integration["type"] == "aws_proxy" and integration["payloadFormatVersion"] == "2.0"
     assert "KeyDeliveryFunction" in json.dumps(integration["uri"])
@@ -242,7 +243,7 @@ def test_transform_for_every_key_delivery_value(sam_transform, mode, key_source)
 
 
 def test_transform_with_the_hs256_secret_and_tracing(sam_transform):
-    parameters = {"KeyDelivery": "aes128+clearkey", "KeyDeliveryTokenSecret": "true", "XrayTracing": "true"}
+    parameters = {"KeyDelivery": "aes128+clearkey", "KeyDeliveryGenerateTokenSecret": "true", "XrayTracing": "true"}
     active = active_resources(sam_transform(parameters), parameters)
     assert active["KeyDeliveryTokenSecret"]["Type"] == "AWS::SecretsManager::Secret"
     assert active["KeyDeliveryTokenSecret"]["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
