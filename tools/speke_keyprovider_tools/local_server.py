@@ -98,7 +98,12 @@ def configure_delivery(env: dict[str, str], state_dir: Path) -> list[str]:
     mode = env.setdefault("KEY_DELIVERY", "aes128+clearkey").strip().lower()
     if mode == "none":
         return ["key delivery: off (KEY_DELIVERY=none)"]
-    given = json.loads(env["KEY_DELIVERY_JWKS"]) if env.get("KEY_DELIVERY_JWKS", "").strip() else None
+    try:
+        given = json.loads(env["KEY_DELIVERY_JWKS"]) if env.get("KEY_DELIVERY_JWKS", "").strip() else None
+    except ValueError:
+        raise SystemExit("KEY_DELIVERY_JWKS must be a JSON Web Key Set") from None
+    if given is not None and not isinstance(given, dict):
+        raise SystemExit("KEY_DELIVERY_JWKS must be a JSON Web Key Set")
     signing_key = local_signing_key(state_dir)
     env["KEY_DELIVERY_JWKS"] = json.dumps(merge_jwks(public_jwks([signing_key]), given))
     if env.get("KEY_DELIVERY_ACCEPT_COOKIES", "").strip().lower() not in ("1", "true", "yes", "on"):
