@@ -5,6 +5,7 @@
     cert check FILE  vet a delivery certificate exactly as the provider does; print its fingerprint  (cert.py)
     cert new         make a self-signed RSA-2048/SHA-512 test certificate and key  (cert.py)
     event FILE       wrap a CPIX request into an API Gateway REST proxy event (sam local invoke -e)  (event.py)
+    token            mint an entitlement token for the key delivery endpoints  (token.py)
 
 Exit codes: 0 success, 1 the answer / certificate breaks a rule, 2 usage error, 3 could not reach
 the provider or the key home (network, credentials, AWS). Heavy imports happen inside commands so
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from typing import IO
 
 from .. import __version__
-from . import cert, derive, event, request
+from . import cert, derive, event, request, token
 from ._output import EXIT_FAIL, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, Out
 
 __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_UNAVAILABLE", "EXIT_USAGE", "CliError", "Out", "build_parser", "main"]
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in (request, derive, cert, event):
+    for command in (request, derive, cert, event, token):
         command.register(sub)
     return parser
 
