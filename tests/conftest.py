@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import os
 import sys
 import uuid
 from dataclasses import dataclass
@@ -116,7 +117,10 @@ def handler_env(monkeypatch: pytest.MonkeyPatch, master_key_file: Path) -> pytes
         "ALLOWED_CALLER_ARNS",
         "RANDOM_EXPLICIT_IV",
         "XRAY_TRACING",
+        "AES128_KEY_URI_TEMPLATE",
     ):
+        monkeypatch.delenv(name, raising=False)
+    for name in [name for name in os.environ if name.startswith("KEY_DELIVERY")]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KEY_SOURCE", "file")
     monkeypatch.setenv("MASTER_KEY_FILE", str(master_key_file))
@@ -164,11 +168,14 @@ def invoke(app, lambda_context):
 def _clean_runtime():
     """Rebuild lazily created runtime (settings, clients, caches) around every test."""
     from speke_keyprovider import runtime, trust
+    from speke_keyprovider.delivery.runtime import reset_key_delivery
 
     runtime.reset_runtime()
+    reset_key_delivery()
     trust._load.cache_clear()
     yield
     runtime.reset_runtime()
+    reset_key_delivery()
 
 
 def load_event(name: str) -> dict[str, Any]:

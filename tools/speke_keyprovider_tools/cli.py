@@ -5,6 +5,7 @@
     cert check FILE  vet a delivery certificate exactly as the provider does; print its fingerprint
     cert new         make a self-signed RSA-2048/SHA-512 test certificate and key
     event FILE       wrap a CPIX request into an API Gateway REST proxy event (sam local invoke -e)
+    token            mint an entitlement token for the key delivery endpoints (token_command.py)
 
 Exit codes: 0 success, 1 the answer / certificate breaks a rule, 2 usage error, 3 could not reach
 the provider or the key home (network, credentials, AWS). Heavy imports happen inside commands so
@@ -272,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-identity", action="store_true", help="no IAM identity (the function must answer 403)")
     p.add_argument("--stage", default="Prod", help="API stage (default: %(default)s)")
     p.add_argument("--no-color", action="store_true", help=argparse.SUPPRESS)
+
+    from . import token_command
+
+    token_command.add_parser(sub)
     return parser
 
 
@@ -291,6 +296,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
         "event": cmd_event,
     }
     try:
+        if args.command == "token":
+            from . import token_command
+
+            return token_command.run(args, stdout, stderr)
         if args.command == "cert":
             return (cmd_cert_check if args.cert_command == "check" else cmd_cert_new)(args, out, err)
         return commands[args.command](args, out, err)

@@ -206,3 +206,30 @@ class KmsDerivedKeys:
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
+
+
+def secret_bytes_loader(
+    secret_id: str, *, ttl: int = 300, client: Any = None, what: str = "secret"
+) -> Callable[[], bytes]:
+    """A loader of a Secrets Manager ``SecretString`` as UTF-8 bytes (the HS256 token secret), cached ``ttl``
+    seconds by Powertools parameters; a failure is ``BackendUnavailable`` (503), logged without the value."""
+    state: dict[str, Any] = {}
+
+    def load() -> bytes:
+        try:
+            if "provider" not in state:
+                from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+                boto_client = client or boto3.session.Session().client("secretsmanager", config=CLIENT_CONFIG)
+                state["provider"] = SecretsProvider(boto3_client=boto_client)
+            value = state["provider"].get(secret_id, max_age=ttl)
+        except Exception as exc:
+            logger.warning(
+                f"Secrets Manager {what} fetch failed", extra={"error_code": _error_code(exc), "secret_id": secret_id}
+            )
+            raise BackendUnavailable(reason="token_secret_unavailable") from None
+        if state.get("raw") is not value:
+            state["raw"], state["bytes"] = value, value.encode("utf-8") if isinstance(value, str) else bytes(value)
+        return state["bytes"]  # type: ignore[no-any-return]
+
+    return load

@@ -10,6 +10,8 @@
     signal(ctx, children) -> dict[Child, str]
         the element text (base64) for each requested child; raises UnsupportedDrmSystem when the
         system cannot produce a requested child (e.g. HLS signalling for ClearKey).
+    aes128_key_uri(ctx) -> str
+        the HLS AES-128 key URI (key delivery, or AES128_KEY_URI_TEMPLATE): every dialect's one source.
 
 Systems: ``widevine``, ``playready``, ``fairplay``, ``clearkey`` (W3C common PSSH), ``aes128`` (HLS
 AES-128); shared pieces: ``pssh_box`` (ISO/IEC 23001-7 boxes), ``hls`` (RFC 8216 key tags), ``uri``
@@ -25,10 +27,11 @@ from types import ModuleType
 
 from ..errors import UnsupportedDrmSystem
 from . import aes128, clearkey, fairplay, playready, widevine
+from .aes128 import aes128_key_uri
 from .base import Child, KeySignalContext, child_unsupported, scheme_incompatible
 from .hls import HLS_CHILDREN, sample_aes_method
 
-__all__ = ["SYSTEMS", "Child", "DrmSystem", "KeySignalContext", "check_system", "signal"]
+__all__ = ["SYSTEMS", "Child", "DrmSystem", "KeySignalContext", "aes128_key_uri", "check_system", "signal"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 The segment is encrypted whole, so the CENC scheme of the ContentKey does not change the signalling:
 any of the four CENC scheme names is accepted and METHOD is always AES-128. The key URI is
-``AES128_KEY_URI_TEMPLATE`` with ``{content_id}`` (percent-encoded) and ``{kid}`` (UUID text).
+``aes128_key_uri``: the deployment's own key delivery (``KEY_DELIVERY_URL/keys/<contentId>/<kid>``) when
+``KEY_DELIVERY`` is on, unless ``AES128_KEY_URI_TEMPLATE`` is set, with ``{content_id}`` (percent-encoded)
+and ``{kid}`` (UUID text). Every dialect (SPEKE v1 ``URIExtXKey`` too) takes the URI from that one function.
 """
 
 from __future__ import annotations
@@ -18,8 +20,13 @@ CHILDREN = HLS_CHILDREN
 KEYFORMAT = "identity"
 
 
+def aes128_key_uri(ctx: KeySignalContext) -> str:
+    """The URI players GET the 16-byte key of ``ctx.kid`` from (``Settings`` resolved the template)."""
+    return key_uri(ctx.settings.aes128_key_uri_template, "AES128_KEY_URI_TEMPLATE", ctx)
+
+
 def render(ctx: KeySignalContext, children: frozenset[Child]) -> dict[Child, str]:
-    uri = key_uri(ctx.settings.aes128_key_uri_template, "AES128_KEY_URI_TEMPLATE", ctx)
+    uri = aes128_key_uri(ctx)
     attributes = attribute_list(
         (
             ("METHOD", "AES-128"),
