@@ -66,3 +66,18 @@ def find() -> tuple[Toolchain | None, list[str]]:
     if missing:
         return None, missing
     return Toolchain(ffmpeg, packager, chromium, node, NODE_MODULES), []
+
+
+def main() -> int:
+    """``python -m speke_keyprovider_tools.playback.toolchain``: exit 0 when everything is there, else 1 and
+    one line naming what is missing."""
+    found, missing = find()
+    if found is None:
+        print(f"browser tier: missing {', '.join(missing)}; `make browser-deps` installs them")
+        return 1
+    print(f"browser tier: ffmpeg {found.ffmpeg}, chromium {found.chromium}, packager {found.packager}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
