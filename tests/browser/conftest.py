@@ -62,11 +62,17 @@ class Lab:
                 audio_preset=presets[1],
             )
             for k in answer.keys:
-                self.secrets_seen += [k.key.hex(), base64.b64encode(k.key).decode(), base64.urlsafe_b64encode(k.key).decode().rstrip("=")]
+                self.secrets_seen += [
+                    k.key.hex(),
+                    base64.b64encode(k.key).decode(),
+                    base64.urlsafe_b64encode(k.key).decode().rstrip("="),
+                ]
             self.answers[key] = answer
         return self.answers[key]
 
-    def package(self, kind: str, scheme: str, content_id: str, *, layout: str = "common", wrong_key: bool = False) -> str:
+    def package(
+        self, kind: str, scheme: str, content_id: str, *, layout: str = "common", wrong_key: bool = False
+    ) -> str:
         """Package once per session; the manifest's URL path on the static server."""
         name = f"{kind}-{scheme}-{layout}-{content_id}" + ("-wrongkey" if wrong_key else "")
         if name not in self.packaged:

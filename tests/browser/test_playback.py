@@ -35,7 +35,12 @@ IDS = [c[0] for c in CASES]
 
 
 def assert_played(result):
-    detail = json.dumps({k: result.get(k) for k in ("outcome", "currentTime", "totalVideoFrames", "framesPresented", "errors", "console")})[:3000]
+    detail = json.dumps(
+        {
+            k: result.get(k)
+            for k in ("outcome", "currentTime", "totalVideoFrames", "framesPresented", "errors", "console")
+        }
+    )[:3000]
     assert result["outcome"] == "played", detail
     assert result["currentTime"] > 2.5, detail
     assert result["totalVideoFrames"] - result.get("droppedVideoFrames", 0) >= MIN_FRAMES, detail
@@ -59,7 +64,9 @@ def refusal_statuses(result) -> set[int]:
 
 def assert_refused(result, *expected_status: int):
     """Did not play, and the player reported an error (not a mere timeout) with the refusal's HTTP status."""
-    detail = json.dumps({k: result.get(k) for k in ("outcome", "currentTime", "totalVideoFrames", "errors", "requests", "console")})[:3000]
+    detail = json.dumps(
+        {k: result.get(k) for k in ("outcome", "currentTime", "totalVideoFrames", "errors", "requests", "console")}
+    )[:3000]
     assert result["outcome"] == "error", detail
     assert result.get("totalVideoFrames", 0) < MIN_FRAMES, detail
     assert result.get("framesPresented", 0) < MIN_FRAMES, detail
@@ -110,7 +117,9 @@ def test_wrong_key_does_not_play(lab, case, page, kind, scheme, layout, content_
 def test_hlsjs_token_as_query_parameter(lab):
     """The `token` query parameter, for players that cannot add headers to key requests."""
     src = lab.package("hls", "cbcs", "lab-hls-aes128")
-    result = lab.browser.play(lab.page("hls.html", src, token=lab.token("lab-hls-aes128"), auth="query"), case_id="hls-query")
+    result = lab.browser.play(
+        lab.page("hls.html", src, token=lab.token("lab-hls-aes128"), auth="query"), case_id="hls-query"
+    )
     assert_played(result)
 
 
@@ -119,7 +128,9 @@ def test_shaka_with_the_licence_url_configured_from_the_answer(lab):
     content_id = "lab-dash-cenc"
     laurl = lab.answer("clearkey", "cenc", content_id).keys[0].laurl
     src = lab.package("dash", "cenc", content_id, layout="dashif")
-    result = lab.browser.play(lab.page("shaka.html", src, token=lab.token(content_id), laurl=laurl), case_id="shaka-laurl")
+    result = lab.browser.play(
+        lab.page("shaka.html", src, token=lab.token(content_id), laurl=laurl), case_id="shaka-laurl"
+    )
     assert_played(result)
 
 
@@ -148,13 +159,18 @@ def test_signalling_came_from_the_speke_answer(lab):
         for key in answer.keys:
             assert key.laurl == f"{base}/clearkey/lab-dash-{scheme}"
         mpd = (lab.root / lab.package("dash", scheme, f"lab-dash-{scheme}").lstrip("/")).read_text()
-        assert f'<dashif:Laurl xmlns:dashif="https://dashif.org/CPS">{base}/clearkey/lab-dash-{scheme}</dashif:Laurl>' in mpd
+        assert (
+            f'<dashif:Laurl xmlns:dashif="https://dashif.org/CPS">{base}/clearkey/lab-dash-{scheme}</dashif:Laurl>'
+            in mpd
+        )
         assert f'value="{scheme}"' in mpd
 
 
 def test_provider_output_holds_no_key_and_no_token(lab):
     """Every key and token of the session, searched for in everything the provider printed."""
-    lab.browser.play(lab.page("hls.html", lab.package("hls", "cbcs", "lab-hls-aes128"), token=lab.token("lab-hls-aes128")))
+    lab.browser.play(
+        lab.page("hls.html", lab.package("hls", "cbcs", "lab-hls-aes128"), token=lab.token("lab-hls-aes128"))
+    )
     text = "\n".join(lab.provider.lines).lower()
     assert lab.secrets_seen
     for secret in lab.secrets_seen:

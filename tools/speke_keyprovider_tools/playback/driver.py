@@ -50,7 +50,9 @@ class Browser:
         """Open ``url`` in a fresh context; the driver's verdict and evidence (see play.mjs)."""
         assert self.proc.stdin is not None
         with self.lock:
-            self.proc.stdin.write(json.dumps({"id": case_id, "url": url, "timeoutMs": timeout_ms, "minTime": min_time}) + "\n")
+            self.proc.stdin.write(
+                json.dumps({"id": case_id, "url": url, "timeoutMs": timeout_ms, "minTime": min_time}) + "\n"
+            )
             self.proc.stdin.flush()
             return self._read()
 

@@ -174,7 +174,8 @@ def clearkey_descriptor(track: TrackKey, layout: str) -> str:
     if track.cpd is None:
         raise MediaError(f"the SPEKE answer has no ContentProtectionData for {track.track_type}")
     if layout == "common":
-        return f'<ContentProtection schemeIdUri="{CLEARKEY_URN}" value="ClearKey1.0">{track.cpd.decode()}</ContentProtection>'
+        cpd = track.cpd.decode("utf-8")
+        return f'<ContentProtection schemeIdUri="{CLEARKEY_URN}" value="ClearKey1.0">{cpd}</ContentProtection>'
     if layout == "dashif":
         if track.laurl is None:
             raise MediaError(f"the SPEKE answer has no dashif:Laurl for {track.track_type}")

@@ -88,4 +88,3 @@ class Provider:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-

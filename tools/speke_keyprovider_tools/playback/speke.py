@@ -53,7 +53,7 @@ class SpekeAnswer:
         raise KeyError(track_type)
 
 
-def _credentials(access_key: str, secret_key: str):  # noqa: ANN202 - botocore type
+def _credentials(access_key: str, secret_key: str):
     from botocore.credentials import Credentials
 
     return Credentials(access_key, secret_key)
