@@ -109,3 +109,44 @@ def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+# --- conditions (key delivery and every other conditional resource) -------------------------------------------
+
+
+def condition_values(template: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, bool]:
+    """Every condition of ``template`` evaluated for ``parameters`` (defaults for the rest)."""
+    values = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+    values.update(parameters or {})
+    conditions = template.get("Conditions", {})
+    done: dict[str, bool] = {}
+
+    def evaluate(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((fn, arg),) = node.items()
+            if fn == "Ref":
+                return values.get(arg, arg)
+            if fn == "Condition":
+                return condition(arg)
+            if fn == "Fn::Equals":
+                return str(evaluate(arg[0])) == str(evaluate(arg[1]))
+            if fn == "Fn::Not":
+                return not evaluate(arg[0])
+            if fn == "Fn::And":
+                return all(evaluate(a) for a in arg)
+            if fn == "Fn::Or":
+                return any(evaluate(a) for a in arg)
+        return node
+
+    def condition(name: str) -> bool:
+        if name not in done:
+            done[name] = bool(evaluate(conditions[name]))
+        return done[name]
+
+    return {name: condition(name) for name in conditions}
+
+
+def active_resources(template: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """The resources CloudFormation would create for ``parameters``."""
+    values = condition_values(template, parameters)
+    return {lid: r for lid, r in template["Resources"].items() if values.get(r.get("Condition", ""), True)}

@@ -11,10 +11,13 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .errors import BackendUnavailable, ConfigurationError
 from .key_derivation import MIN_MASTER_KEY_LENGTH, derive_cek
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 
 class KeySource(Protocol):
@@ -92,3 +95,24 @@ class FileMasterKey(MasterKeySource):
 
     def __repr__(self) -> str:
         return f"FileMasterKey({str(self._path)!r})"
+
+
+def build_key_source(settings: Settings) -> KeySource:
+    """The key home ``settings`` name (here, not in ``runtime``, so the key delivery function can build it
+    without importing the SPEKE exchange)."""
+    if settings.key_source == "file":
+        assert settings.master_key_file is not None
+        return FileMasterKey(settings.master_key_file)
+    from . import aws_key_sources  # boto3 is imported only when an AWS home is configured
+
+    if settings.key_source == "kms":
+        assert settings.kms_hmac_key_id is not None
+        return aws_key_sources.KmsDerivedKeys(
+            settings.kms_hmac_key_id, ttl=settings.cek_cache_ttl_seconds, grace=settings.master_key_grace_seconds
+        )
+    assert settings.master_key_secret_id is not None
+    return aws_key_sources.SecretsManagerMasterKey(
+        settings.master_key_secret_id,
+        ttl=settings.master_key_cache_ttl_seconds,
+        grace=settings.master_key_grace_seconds,
+    )

@@ -8,9 +8,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from .key_sources import FileMasterKey, KeySource
+from .key_sources import KeySource, build_key_source
 from .service import KeyExchange
 from .settings import Settings
+
+__all__ = ["Runtime", "build_key_source", "get_runtime", "reset_runtime"]
 
 
 @dataclass(frozen=True)
@@ -22,25 +24,6 @@ class Runtime:
 
 _runtime: Runtime | None = None
 _lock = threading.Lock()
-
-
-def build_key_source(settings: Settings) -> KeySource:
-    if settings.key_source == "file":
-        assert settings.master_key_file is not None
-        return FileMasterKey(settings.master_key_file)
-    from . import aws_key_sources  # boto3 is imported only when an AWS home is configured
-
-    if settings.key_source == "kms":
-        assert settings.kms_hmac_key_id is not None
-        return aws_key_sources.KmsDerivedKeys(
-            settings.kms_hmac_key_id, ttl=settings.cek_cache_ttl_seconds, grace=settings.master_key_grace_seconds
-        )
-    assert settings.master_key_secret_id is not None
-    return aws_key_sources.SecretsManagerMasterKey(
-        settings.master_key_secret_id,
-        ttl=settings.master_key_cache_ttl_seconds,
-        grace=settings.master_key_grace_seconds,
-    )
 
 
 def get_runtime() -> Runtime:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from ..key_sources import KeySource
-from ..runtime import build_key_source
+from ..key_sources import KeySource, build_key_source
 from ..settings import Settings
 from .endpoint import KeyDelivery
 from .tokens import CombinedKeys, JwksUrlKeys, KeyProvider, LoadedKey, StaticKeys, TokenVerifier, keys_from_jwks
