@@ -52,12 +52,9 @@ def find() -> tuple[Toolchain | None, list[str]]:
     chromium = os.environ.get("CHROMIUM") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else "")
     node = os.environ.get("NODE") or shutil.which("node") or ""
     packager = _packager()
-    if not ffmpeg:
-        missing.append("ffmpeg")
-    if not chromium:
-        missing.append("chromium")
-    if not node:
-        missing.append("node")
+    for name, path in (("ffmpeg", ffmpeg), ("chromium", chromium), ("node", node)):
+        if not path or not os.access(path, os.X_OK):
+            missing.append(name)
     if not os.access(packager, os.X_OK):
         missing.append("shaka-packager (npm)")
     for module in ("playwright-core/package.json", *PLAYER_LIBS.values()):
