@@ -149,7 +149,7 @@ def role_statements(resources, parameters, template):
             {"MasterHmacKey"},
         ),
         (
-            {"KeyDelivery": "aes128+clearkey", "KeyDeliveryGenerateTokenSecret": "true"},
+            {"KeyDelivery": "aes128+clearkey", "KeyDeliveryGenerateTokenSecret": "true"},  # pragma: allowlist secret
             {"WriteOwnLogs", "ReadMasterKeySecret", "ReadTokenSecret"},
             {"MasterKeySecret", "KeyDeliveryTokenSecret"},
         ),
@@ -243,7 +243,11 @@ def test_transform_for_every_key_delivery_value(sam_transform, mode, key_source)
 
 
 def test_transform_with_the_hs256_secret_and_tracing(sam_transform):
-    parameters = {"KeyDelivery": "aes128+clearkey", "KeyDeliveryGenerateTokenSecret": "true", "XrayTracing": "true"}
+    parameters = {
+        "KeyDelivery": "aes128+clearkey",
+        "KeyDeliveryGenerateTokenSecret": "true",
+        "XrayTracing": "true",
+    }  # pragma: allowlist secret
     active = active_resources(sam_transform(parameters), parameters)
     assert active["KeyDeliveryTokenSecret"]["Type"] == "AWS::SecretsManager::Secret"
     assert active["KeyDeliveryTokenSecret"]["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32

@@ -230,6 +230,7 @@ def secret_bytes_loader(
             raise BackendUnavailable(reason="token_secret_unavailable") from None
         if state.get("raw") is not value:
             state["raw"], state["bytes"] = value, value.encode("utf-8") if isinstance(value, str) else bytes(value)
-        return state["bytes"]  # type: ignore[no-any-return]
+        raw: bytes = state["bytes"]
+        return raw
 
     return load

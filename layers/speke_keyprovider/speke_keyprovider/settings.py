@@ -238,12 +238,11 @@ class DeliverySettings:
         if not self.aes128 or self.url is None:
             return signalling
         base = self.url.replace("{", "{{").replace("}", "}}")
-        changes: dict[str, str] = {}
         if not env.get("AES128_KEY_URI_TEMPLATE", "").strip():
-            changes["aes128_key_uri_template"] = base + "/keys/{content_id}/{kid}"
+            signalling = replace(signalling, aes128_key_uri_template=base + "/keys/{content_id}/{kid}")
         if self.clearkey:
-            changes["clearkey_laurl_template"] = base + "/clearkey/{content_id}"
-        return replace(signalling, **changes)
+            signalling = replace(signalling, clearkey_laurl_template=base + "/clearkey/{content_id}")
+        return signalling
 
 
 def _check_url(url: str, name: str) -> None:

@@ -52,7 +52,11 @@ JWKS_REFRESH_INTERVAL = 60  # an unknown kid refetches the JWKS at most this oft
 JWKS_RETRY_INTERVAL = 5  # a failing JWKS URL is retried at most this often
 JWKS_FETCH_TIMEOUT = 3.0
 
-_DEFAULT_ALG = {("EC", "P-256"): "ES256", ("RSA", None): "RS256", ("OKP", "Ed25519"): "EdDSA"}
+_DEFAULT_ALG: dict[tuple[Any, Any], str] = {
+    ("EC", "P-256"): "ES256",
+    ("RSA", None): "RS256",
+    ("OKP", "Ed25519"): "EdDSA",
+}
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 
@@ -190,8 +194,8 @@ def fetch_url(url: str, *, timeout: float = JWKS_FETCH_TIMEOUT, max_bytes: int =
     """GET ``url`` (https, or http on loopback: checked at settings time), at most ``max_bytes``."""
     import urllib.request
 
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 - scheme checked
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310  # nosec B310 - https (or loopback http) checked at settings time
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310 - as above
         body: bytes = response.read(max_bytes + 1)
     if len(body) > max_bytes:
         raise ValueError("JWKS too large")
