@@ -8,15 +8,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 3000
+DEMO_PORT ?= 8080
 FUZZ_SECONDS ?= 900
 LOAD_SECONDS ?= 60
 LOAD_CLIENTS ?= 16
 
-.PHONY: help venv run test test-unit lint bench fuzz load security check-infra clean
+.PHONY: help venv run demo browser-deps test test-unit test-browser lint bench fuzz load security check-infra clean
 
 help:
 	@echo "make run     - start the key provider on http://127.0.0.1:$(PORT)/copyProtection (file key home, SigV4)"
-	@echo "make test    - install everything needed and run the whole test suite"
+	@echo "make demo    - the provider, a clip packaged with its keys, and player pages to open (http://127.0.0.1:$(DEMO_PORT))"
+	@echo "make test    - install everything needed and run the whole test suite (the browser tier when its tools are there)"
+	@echo "make browser-deps - install the browser tier's tools: Debian chromium + ffmpeg, pinned npm players"
+	@echo "make test-browser - the browser tier alone"
 	@echo "make lint    - ruff + mypy"
 	@echo "make bench   - in-process benchmark and cold-start figures"
 	@echo "make fuzz    - coverage-guided fuzzing (atheris) of the parser and handler, FUZZ_SECONDS=$(FUZZ_SECONDS)"
@@ -35,8 +39,24 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(PY) -m speke_keyprovider_tools.local_server --port $(PORT)
 
+# The browser tier runs when its tools are there (or CI requires it: SPEKE_BROWSER_REQUIRED=1); else one line says how.
 test: $(STAMP)
-	$(PY) -m pytest
+	@if [ -n "$$SPEKE_BROWSER_REQUIRED" ] || $(PY) -m speke_keyprovider_tools.playback.toolchain >/dev/null; then \
+		$(PY) -m pytest; \
+	else \
+		$(PY) -m speke_keyprovider_tools.playback.toolchain | sed 's/^/skipped: /'; \
+		$(PY) -m pytest --ignore=tests/browser; \
+	fi
+
+test-browser: $(STAMP)
+	$(PY) -m pytest tests/browser
+
+browser-deps:
+	bash scripts/browser_deps.sh
+
+demo: $(STAMP)
+	@$(PY) -m speke_keyprovider_tools.playback.toolchain >/dev/null || { $(PY) -m speke_keyprovider_tools.playback.toolchain; exit 1; }
+	$(PY) -m speke_keyprovider_tools.playback.demo --port $(DEMO_PORT)
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -m unit
