@@ -1,33 +1,79 @@
 """The AWS key homes: Secrets Manager (master key bytes, cached via Powertools parameters) and KMS
 (HMAC_256 key, ``GenerateMac``: the master never leaves KMS). The only module importing boto3.
 
-Clients are built once per container, lazily, with short timeouts and bounded retries so a slow
-dependency turns into a 503 with ``Retry-After`` well within the Lambda timeout.
+Clients are built once per container, lazily, with short timeouts and bounded retries. Every AWS call
+runs on a worker thread and is waited for only until the request's deadline (``call_budget``: the Lambda
+invocation's remaining time less a reserve): a hung or slow Secrets Manager or KMS becomes a grace-period
+answer or a 503 with ``Retry-After`` before the invocation times out. An abandoned call stops at its next
+attempt (the ``before-send`` check below) and ends within one attempt's timeouts.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import call_budget
 from .errors import BackendUnavailable
 from .key_derivation import cek_from_mac, derivation_message
 from .key_sources import MasterKeySource, MasterKeyTooShort, master_key_from_text
 
 logger = logging.getLogger(__name__)
 
-CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 3, "mode": "standard"})
+CLIENT_CONFIG = Config(
+    connect_timeout=call_budget.CONNECT_TIMEOUT_SECONDS,
+    read_timeout=call_budget.READ_TIMEOUT_SECONDS,
+    retries={"total_max_attempts": call_budget.TOTAL_MAX_ATTEMPTS, "mode": "standard"},
+)
 KMS_PARALLELISM = 8
+_DEADLINE_HOOK_ID = "speke-keyprovider-call-deadline"
+
+
+class CallDeadlineExceeded(Exception):
+    """An AWS call did not answer before the request's deadline (it may still finish in the background)."""
+
+
+def _stop_past_deadline(**_: Any) -> None:
+    """botocore ``before-send`` hook, run before every attempt: no new attempt once the deadline has passed."""
+    deadline = call_budget.active()
+    if deadline is not None and deadline.expired:
+        raise CallDeadlineExceeded("the request's deadline passed before this attempt")
+
+
+def with_deadline_hook(client: Any) -> Any:
+    """Register the deadline check on a botocore client (idempotent); returns the client."""
+    client.meta.events.register("before-send", _stop_past_deadline, unique_id=_DEADLINE_HOOK_ID)
+    return client
+
+
+class _Calls:
+    """Worker threads for AWS calls, so that the caller stops waiting at its deadline. Each call runs in a
+    copy of the caller's context, so the ``before-send`` hook sees the deadline of the request it serves."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._workers = workers
+        self._name = name
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix=self._name)
+        return self._pool.submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
 def _error_code(exc: BaseException) -> str:
@@ -66,6 +112,9 @@ class SecretsManagerMasterKey(MasterKeySource):
         self._last_good: bytes | None = None
         self._last_good_at = 0.0
         self._lock = threading.Lock()
+        self._calls = _Calls(1, "secretsmanager")
+        self._inflight: Future[Any] | None = None
+        self._inflight_lock = threading.Lock()
         super().__init__(self._master)
 
     def __repr__(self) -> str:
@@ -76,17 +125,36 @@ class SecretsManagerMasterKey(MasterKeySource):
             from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
             client = self._client or boto3.session.Session().client("secretsmanager", config=CLIENT_CONFIG)
-            self._provider = SecretsProvider(boto3_client=client)
+            self._provider = SecretsProvider(boto3_client=with_deadline_hook(client))
         return self._provider
+
+    def _fetch(self, deadline: call_budget.Deadline) -> Any:
+        """The secret value through Powertools, waited for until ``deadline``. One fetch at a time: a request
+        arriving while an earlier (perhaps abandoned) fetch still runs waits for that one."""
+        provider = self._get_provider()
+        with self._inflight_lock:
+            future = self._inflight
+            if future is None or future.done():
+                future = self._inflight = self._calls.submit(provider.get, self._secret_id, max_age=self._ttl)
+        try:
+            return future.result(timeout=deadline.remaining())
+        except FutureTimeout:
+            raise CallDeadlineExceeded("Secrets Manager did not answer before the request's deadline") from None
 
     def _master(self) -> bytes:
         """Warm path: Powertools serves the secret from its in-memory cache (no AWS call) until
         ``max_age``; then it fetches again. A new value object means a real fetch happened."""
+        deadline = call_budget.current()
         try:
-            value = self._get_provider().get(self._secret_id, max_age=self._ttl)
+            value = self._fetch(deadline)
         except Exception as exc:
             logger.warning(
-                "Secrets Manager refresh failed", extra={"error_code": _error_code(exc), "secret_id": self._secret_id}
+                "Secrets Manager refresh failed",
+                extra={
+                    "error_code": _error_code(exc),
+                    "secret_id": self._secret_id,
+                    "budget_seconds": round(deadline.budget, 3),
+                },
             )
             return self._grace_or_raise(self._clock(), "secretsmanager_unavailable")
         if value is self._last_raw and self._last_good is not None:
@@ -119,7 +187,8 @@ class SecretsManagerMasterKey(MasterKeySource):
 class KmsDerivedKeys:
     """CEK = first 16 bytes of KMS GenerateMac(HMAC_SHA_256, derivation message). Derived keys are cached
     per container for ``ttl`` seconds (bounded LRU); after a failed refresh a cached key serves for
-    ``grace`` more seconds. Several misses are fetched in parallel."""
+    ``grace`` more seconds. Several misses are fetched in parallel (``KMS_PARALLELISM`` at a time), all
+    within the one deadline of the request."""
 
     name = "kms"
 
@@ -141,7 +210,7 @@ class KmsDerivedKeys:
         self._max_entries = max_entries
         self._cache: OrderedDict[tuple[str, uuid.UUID], tuple[bytes, float]] = OrderedDict()
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._calls = _Calls(KMS_PARALLELISM, "kms")
 
     def __repr__(self) -> str:
         return f"KmsDerivedKeys({self._key_id!r})"
@@ -149,10 +218,10 @@ class KmsDerivedKeys:
     def _get_client(self) -> Any:
         if self._client is None:
             self._client = boto3.session.Session().client("kms", config=CLIENT_CONFIG)
-        return self._client
+        return with_deadline_hook(self._client)
 
-    def _generate(self, content_id: str, kid: uuid.UUID) -> bytes:
-        response = self._get_client().generate_mac(
+    def _generate(self, client: Any, content_id: str, kid: uuid.UUID) -> bytes:
+        response = client.generate_mac(
             KeyId=self._key_id, MacAlgorithm="HMAC_SHA_256", Message=derivation_message(content_id, kid)
         )
         return cek_from_mac(response["Mac"])
@@ -170,18 +239,29 @@ class KmsDerivedKeys:
                     missing.append(kid)
         if not missing:
             return keys
-        try:
-            if len(missing) == 1:
-                fetched = {missing[0]: self._generate(content_id, missing[0])}
-            else:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(max_workers=KMS_PARALLELISM, thread_name_prefix="kms")
-                fetched = dict(
-                    zip(missing, self._pool.map(lambda k: self._generate(content_id, k), missing), strict=True)
-                )
-        except Exception as exc:
-            logger.warning("KMS GenerateMac failed", extra={"error_code": _error_code(exc), "key_id": self._key_id})
+        deadline = call_budget.current()
+        client = self._get_client()
+        futures = {kid: self._calls.submit(self._generate, client, content_id, kid) for kid in missing}
+        done, late = wait(futures.values(), timeout=deadline.remaining())
+        failure: BaseException | None = None
+        if late:
+            for future in late:
+                future.cancel()  # those not started yet never will be
+            failure = CallDeadlineExceeded("KMS did not answer before the request's deadline")
+        else:
+            failure = next((f.exception() for f in done if f.exception() is not None), None)
+        if failure is not None:
+            logger.warning(
+                "KMS GenerateMac failed",
+                extra={
+                    "error_code": _error_code(failure),
+                    "key_id": self._key_id,
+                    "unanswered": len(late),
+                    "budget_seconds": round(deadline.budget, 3),
+                },
+            )
             return self._grace_or_raise(content_id, missing, keys, now)
+        fetched = {kid: future.result() for kid, future in futures.items()}
         with self._lock:
             for kid, cek in fetched.items():
                 self._cache[(content_id, kid)] = (cek, now)
