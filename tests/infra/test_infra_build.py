@@ -195,16 +195,16 @@ def test_locked_set_needs_nothing_else_on_lambda(layer: Path):
     for name, (_, requires) in installed.items():
         for text in requires:
             requirement = requirements.Requirement(text)
-            if requirement.marker is not None and not markers.Marker(str(requirement.marker)).evaluate(
-                LAMBDA_MARKERS
-            ):
+            if requirement.marker is not None and not markers.Marker(str(requirement.marker)).evaluate(LAMBDA_MARKERS):
                 continue
             dependency = normalise(requirement.name)
             if dependency in provided:
                 continue
             assert dependency in installed, f"{name} needs {text}, which is neither in the layer nor in the runtime"
             version = installed[dependency][0]
-            assert requirement.specifier.contains(version, prereleases=True), f"{name} needs {text}, layer has {version}"
+            assert requirement.specifier.contains(version, prereleases=True), (
+                f"{name} needs {text}, layer has {version}"
+            )
 
 
 def test_layer_has_the_xray_sdk_that_the_optional_tracer_needs(layer: Path, template):
