@@ -259,6 +259,15 @@ def test_function_package_holds_the_handler_and_nothing_else(function: Path):
     assert not list(function.rglob("*.dist-info")) and not list(function.rglob("*.so"))
 
 
+def test_account_role_function_holds_its_handler_and_needs_only_the_runtime(build_dir: Path):
+    """The custom resource of CreateApiGatewayLoggingRole=auto: app.py alone, importing only the standard
+    library and the runtime's SDK (it has no layer)."""
+    package = build_dir / "ApiGatewayAccountFunction"
+    assert {p.relative_to(package).as_posix() for p in _files(package)} == {"app.py"}
+    missing = _imported_top_levels(package / "app.py") - set(sys.stdlib_module_names) - _runtime_modules()
+    assert not missing, f"the account-role function imports {sorted(missing)}, which Lambda would not find"
+
+
 def _imported_top_levels(path: Path) -> set[str]:
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
