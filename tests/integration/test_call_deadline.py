@@ -264,3 +264,19 @@ def test_the_key_source_gives_up_at_the_deadline_of_its_scope(aws_credentials, b
         source.content_keys(CONTENT_ID, kids)
     assert deadline.expired
     assert time.monotonic() - started < UNBOUNDED_SECONDS / 3
+
+
+def test_any_call_through_a_key_home_client_is_bound_to_the_deadline(aws_credentials, black_hole):
+    """The mechanism is the client, not the call site: an operation called on the wrapped client anywhere
+    (a serial loop, Powertools) gives up at the deadline; other attributes are the client's own."""
+    from speke_keyprovider.aws_key_sources import CallDeadlineExceeded, deadline_bound
+
+    raw = _client("kms", black_hole)
+    client = deadline_bound(raw, "kms")
+    assert deadline_bound(client, "kms") is client
+    assert client.meta is raw.meta and client.exceptions is raw.exceptions
+    with call_budget.deadline_scope(0.5) as deadline, pytest.raises(CallDeadlineExceeded):
+        client.generate_mac(KeyId="k", MacAlgorithm="HMAC_SHA_256", Message=b"m")
+    assert deadline.expired
+    with call_budget.deadline_scope(0.5), pytest.raises(CallDeadlineExceeded):
+        client.generate_mac(KeyId="k", MacAlgorithm="HMAC_SHA_256", Message=b"m")  # the next one too

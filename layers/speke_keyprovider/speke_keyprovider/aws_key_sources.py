@@ -1,11 +1,12 @@
 """The AWS key homes: Secrets Manager (master key bytes, cached via Powertools parameters) and KMS
 (HMAC_256 key, ``GenerateMac``: the master never leaves KMS). The only module importing boto3.
 
-Clients are built once per container, lazily, with short timeouts and bounded retries. Every AWS call
-runs on a worker thread and is waited for only until the request's deadline (``call_budget``: the Lambda
-invocation's remaining time less a reserve): a hung or slow Secrets Manager or KMS becomes a grace-period
-answer or a 503 with ``Retry-After`` before the invocation times out. An abandoned call stops at its next
-attempt (the ``before-send`` check below) and ends within one attempt's timeouts.
+Clients are built once per container, lazily, with short timeouts and bounded retries, and every one is
+wrapped in ``DeadlineBoundClient``: each AWS call made through it runs on a worker thread and is waited for
+only until the request's deadline (``call_budget``: the Lambda invocation's remaining time less a reserve),
+so a hung or slow Secrets Manager or KMS becomes a grace-period answer or a 503 with ``Retry-After`` before
+the invocation times out, whatever code makes the call. An abandoned call makes no further attempt (the
+``before-send`` check below) and ends within one attempt's timeouts.
 """
 
 from __future__ import annotations
@@ -52,28 +53,59 @@ def _stop_past_deadline(**_: Any) -> None:
         raise CallDeadlineExceeded("the request's deadline passed before this attempt")
 
 
-def with_deadline_hook(client: Any) -> Any:
-    """Register the deadline check on a botocore client (idempotent); returns the client."""
-    client.meta.events.register("before-send", _stop_past_deadline, unique_id=_DEADLINE_HOOK_ID)
-    return client
+class DeadlineBoundClient:
+    """A botocore client whose API calls answer before the request's deadline or raise ``CallDeadlineExceeded``.
 
+    ``client.generate_mac(...)`` (any operation) runs on one of ``workers`` threads, in a copy of the caller's
+    context (so the ``before-send`` hook sees the deadline of the request it serves), and the caller waits
+    for it until ``call_budget.current()`` runs out. ``submit(operation, **params)`` starts a call without
+    waiting, for fan-outs that wait for all their calls against one deadline. Every other attribute
+    (``meta``, exceptions, ...) is the client's own."""
 
-class _Calls:
-    """Worker threads for AWS calls, so that the caller stops waiting at its deadline. Each call runs in a
-    copy of the caller's context, so the ``before-send`` hook sees the deadline of the request it serves."""
-
-    def __init__(self, workers: int, name: str) -> None:
-        self._workers = workers
+    def __init__(self, client: Any, *, workers: int, name: str) -> None:
+        client.meta.events.register("before-send", _stop_past_deadline, unique_id=_DEADLINE_HOOK_ID)
+        self.client = client
         self._name = name
+        self._workers = workers
+        self._operations = frozenset(client.meta.method_to_api_mapping)
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+    def submit(self, operation: str, /, **params: Any) -> Future[Any]:
         if self._pool is None:
             with self._lock:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix=self._name)
-        return self._pool.submit(contextvars.copy_context().run, fn, *args, **kwargs)
+        method = getattr(self.client, operation)
+        context = contextvars.copy_context()
+        return self._pool.submit(lambda: context.run(method, **params))
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self._operations:
+            return getattr(self.client, name)
+
+        def call(**params: Any) -> Any:
+            deadline = call_budget.current()
+            future = self.submit(name, **params)
+            try:
+                return future.result(timeout=deadline.remaining())
+            except FutureTimeout:
+                future.cancel()  # if it has not started yet, it never will
+                raise CallDeadlineExceeded(
+                    f"{self._name} {name} did not answer before the request's deadline"
+                ) from None
+
+        return call
+
+    def __repr__(self) -> str:
+        return f"DeadlineBoundClient({self._name})"
+
+
+def deadline_bound(client: Any, name: str, *, workers: int = 1) -> DeadlineBoundClient:
+    """``client`` wrapped in ``DeadlineBoundClient`` (a wrapped client is returned as it is)."""
+    if isinstance(client, DeadlineBoundClient):
+        return client
+    return DeadlineBoundClient(client, workers=workers, name=name)
 
 
 def _error_code(exc: BaseException) -> str:
@@ -112,9 +144,6 @@ class SecretsManagerMasterKey(MasterKeySource):
         self._last_good: bytes | None = None
         self._last_good_at = 0.0
         self._lock = threading.Lock()
-        self._calls = _Calls(1, "secretsmanager")
-        self._inflight: Future[Any] | None = None
-        self._inflight_lock = threading.Lock()
         super().__init__(self._master)
 
     def __repr__(self) -> str:
@@ -125,28 +154,17 @@ class SecretsManagerMasterKey(MasterKeySource):
             from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
             client = self._client or boto3.session.Session().client("secretsmanager", config=CLIENT_CONFIG)
-            self._provider = SecretsProvider(boto3_client=with_deadline_hook(client))
+            # Two workers: one call in flight, and one more while an abandoned call finishes its attempt.
+            self._provider = SecretsProvider(boto3_client=deadline_bound(client, "secretsmanager", workers=2))
         return self._provider
-
-    def _fetch(self, deadline: call_budget.Deadline) -> Any:
-        """The secret value through Powertools, waited for until ``deadline``. One fetch at a time: a request
-        arriving while an earlier (perhaps abandoned) fetch still runs waits for that one."""
-        provider = self._get_provider()
-        with self._inflight_lock:
-            future = self._inflight
-            if future is None or future.done():
-                future = self._inflight = self._calls.submit(provider.get, self._secret_id, max_age=self._ttl)
-        try:
-            return future.result(timeout=deadline.remaining())
-        except FutureTimeout:
-            raise CallDeadlineExceeded("Secrets Manager did not answer before the request's deadline") from None
 
     def _master(self) -> bytes:
         """Warm path: Powertools serves the secret from its in-memory cache (no AWS call) until
-        ``max_age``; then it fetches again. A new value object means a real fetch happened."""
+        ``max_age``; then it fetches again (through the deadline-bound client). A new value object means a
+        real fetch happened."""
         deadline = call_budget.current()
         try:
-            value = self._fetch(deadline)
+            value = self._get_provider().get(self._secret_id, max_age=self._ttl)
         except Exception as exc:
             logger.warning(
                 "Secrets Manager refresh failed",
@@ -154,6 +172,7 @@ class SecretsManagerMasterKey(MasterKeySource):
                     "error_code": _error_code(exc),
                     "secret_id": self._secret_id,
                     "budget_seconds": round(deadline.budget, 3),
+                    "deadline_passed": deadline.expired,
                 },
             )
             return self._grace_or_raise(self._clock(), "secretsmanager_unavailable")
@@ -210,21 +229,18 @@ class KmsDerivedKeys:
         self._max_entries = max_entries
         self._cache: OrderedDict[tuple[str, uuid.UUID], tuple[bytes, float]] = OrderedDict()
         self._lock = threading.Lock()
-        self._calls = _Calls(KMS_PARALLELISM, "kms")
 
     def __repr__(self) -> str:
         return f"KmsDerivedKeys({self._key_id!r})"
 
-    def _get_client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.session.Session().client("kms", config=CLIENT_CONFIG)
-        return with_deadline_hook(self._client)
+    def _get_client(self) -> DeadlineBoundClient:
+        if not isinstance(self._client, DeadlineBoundClient):
+            raw = self._client or boto3.session.Session().client("kms", config=CLIENT_CONFIG)
+            self._client = deadline_bound(raw, "kms", workers=KMS_PARALLELISM)
+        return self._client
 
-    def _generate(self, client: Any, content_id: str, kid: uuid.UUID) -> bytes:
-        response = client.generate_mac(
-            KeyId=self._key_id, MacAlgorithm="HMAC_SHA_256", Message=derivation_message(content_id, kid)
-        )
-        return cek_from_mac(response["Mac"])
+    def _mac_request(self, content_id: str, kid: uuid.UUID) -> dict[str, Any]:
+        return {"KeyId": self._key_id, "MacAlgorithm": "HMAC_SHA_256", "Message": derivation_message(content_id, kid)}
 
     def content_keys(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
         now = self._clock()
@@ -241,7 +257,7 @@ class KmsDerivedKeys:
             return keys
         deadline = call_budget.current()
         client = self._get_client()
-        futures = {kid: self._calls.submit(self._generate, client, content_id, kid) for kid in missing}
+        futures = {kid: client.submit("generate_mac", **self._mac_request(content_id, kid)) for kid in missing}
         done, late = wait(futures.values(), timeout=deadline.remaining())
         failure: BaseException | None = None
         if late:
@@ -261,7 +277,7 @@ class KmsDerivedKeys:
                 },
             )
             return self._grace_or_raise(content_id, missing, keys, now)
-        fetched = {kid: future.result() for kid, future in futures.items()}
+        fetched = {kid: cek_from_mac(future.result()["Mac"]) for kid, future in futures.items()}
         with self._lock:
             for kid, cek in fetched.items():
                 self._cache[(content_id, kid)] = (cek, now)
