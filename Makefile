@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 900
 LOAD_SECONDS ?= 60
 LOAD_CLIENTS ?= 16
 
-.PHONY: help venv run demo browser-deps test test-unit test-browser lint bench fuzz load security check-infra clean
+.PHONY: help venv run demo browser-deps test test-unit test-browser lint bench fuzz load security check-infra lock-layer clean
 
 help:
 	@echo "make run     - start the key provider on http://127.0.0.1:$(PORT)/copyProtection (file key home, SigV4)"
@@ -27,6 +27,7 @@ help:
 	@echo "make load    - load test against a local server: LOAD_CLIENTS=$(LOAD_CLIENTS) for LOAD_SECONDS=$(LOAD_SECONDS)"
 	@echo "make security - ruff, mypy, bandit, pip-audit, detect-secrets"
 	@echo "make check-infra - sam validate --lint, cfn-lint, checkov, sam build, artifact tests"
+	@echo "make lock-layer - re-resolve requirements/runtime.txt into requirements/layer.lock (hashes, arm64)"
 
 $(STAMP): requirements/runtime.txt requirements/dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -79,6 +80,9 @@ load: $(STAMP)
 
 check-infra:
 	bash scripts/check_infra.sh
+
+lock-layer: $(STAMP)
+	$(PY) scripts/lock_layer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .local-state build .aws-sam

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from speke_keyprovider import call_budget
 from speke_keyprovider.delivery.endpoint import http_api_request
 from speke_keyprovider.delivery.runtime import get_key_delivery
 from speke_keyprovider.errors import ConfigurationError
@@ -85,7 +86,9 @@ def _plain() -> dict[str, str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    # The AWS calls of this invocation answer before its remaining time runs out, or are given up (503/grace).
+    with call_budget.invocation_deadline(context):
+        return app.resolve(event, context)
 
 
 if os.environ.get("XRAY_TRACING", "false").strip().lower() == "true":

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from speke_keyprovider import speke_http, trust
+from speke_keyprovider import call_budget, speke_http, trust
 from speke_keyprovider.errors import BackendUnavailable, ConfigurationError, Reason, SpekeError
 from speke_keyprovider.runtime import get_runtime
 from speke_keyprovider.settings import ObservabilitySettings
@@ -125,7 +125,9 @@ def _where(error: BaseException) -> str:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    # The AWS calls of this invocation answer before its remaining time runs out, or are given up (503/grace).
+    with call_budget.invocation_deadline(context):
+        return app.resolve(event, context)
 
 
 if observability.xray_tracing:  # optional: X-Ray costs ~300 ms of cold start
