@@ -115,6 +115,7 @@ def handler_env(monkeypatch: pytest.MonkeyPatch, master_key_file: Path) -> pytes
         "REQUIRE_ENCRYPTED_KEYS",
         "ALLOWED_CALLER_ARNS",
         "RANDOM_EXPLICIT_IV",
+        "DERIVED_EXPLICIT_IV",
         "XRAY_TRACING",
     ):
         monkeypatch.delenv(name, raising=False)

@@ -21,7 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import BackendUnavailable
-from .key_derivation import cek_from_mac, derivation_message
+from .key_derivation import IV_LABEL, LABEL, cek_from_mac, derivation_message
 from .key_sources import MasterKeySource, MasterKeyTooShort, master_key_from_text
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ class KmsDerivedKeys:
         self._client = client
         self._clock = clock
         self._max_entries = max_entries
-        self._cache: OrderedDict[tuple[str, uuid.UUID], tuple[bytes, float]] = OrderedDict()
+        self._cache: OrderedDict[tuple[bytes, str, uuid.UUID], tuple[bytes, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
@@ -151,19 +151,26 @@ class KmsDerivedKeys:
             self._client = boto3.session.Session().client("kms", config=CLIENT_CONFIG)
         return self._client
 
-    def _generate(self, content_id: str, kid: uuid.UUID) -> bytes:
+    def _generate(self, label: bytes, content_id: str, kid: uuid.UUID) -> bytes:
         response = self._get_client().generate_mac(
-            KeyId=self._key_id, MacAlgorithm="HMAC_SHA_256", Message=derivation_message(content_id, kid)
+            KeyId=self._key_id, MacAlgorithm="HMAC_SHA_256", Message=derivation_message(content_id, kid, label)
         )
-        return cek_from_mac(response["Mac"])
+        return cek_from_mac(response["Mac"])  # the first 16 bytes: a CEK, or with IV_LABEL an explicitIV
 
     def content_keys(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+        return self._derive(LABEL, content_id, kids, "content keys")
+
+    def explicit_ivs(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+        """GenerateMac on the same message with the label ``speke-iv-v1`` (cached like the keys)."""
+        return self._derive(IV_LABEL, content_id, kids, "explicit IVs")
+
+    def _derive(self, label: bytes, content_id: str, kids: Sequence[uuid.UUID], what: str) -> dict[uuid.UUID, bytes]:
         now = self._clock()
         keys: dict[uuid.UUID, bytes] = {}
         missing: list[uuid.UUID] = []
         with self._lock:
             for kid in kids:
-                entry = self._cache.get((content_id, kid))
+                entry = self._cache.get((label, content_id, kid))
                 if entry is not None and now - entry[1] < self._ttl:
                     keys[kid] = entry[0]
                 else:
@@ -172,35 +179,41 @@ class KmsDerivedKeys:
             return keys
         try:
             if len(missing) == 1:
-                fetched = {missing[0]: self._generate(content_id, missing[0])}
+                fetched = {missing[0]: self._generate(label, content_id, missing[0])}
             else:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(max_workers=KMS_PARALLELISM, thread_name_prefix="kms")
                 fetched = dict(
-                    zip(missing, self._pool.map(lambda k: self._generate(content_id, k), missing), strict=True)
+                    zip(missing, self._pool.map(lambda k: self._generate(label, content_id, k), missing), strict=True)
                 )
         except Exception as exc:
             logger.warning("KMS GenerateMac failed", extra={"error_code": _error_code(exc), "key_id": self._key_id})
-            return self._grace_or_raise(content_id, missing, keys, now)
+            return self._grace_or_raise(label, content_id, missing, keys, now, what)
         with self._lock:
-            for kid, cek in fetched.items():
-                self._cache[(content_id, kid)] = (cek, now)
-                self._cache.move_to_end((content_id, kid))
+            for kid, value in fetched.items():
+                self._cache[(label, content_id, kid)] = (value, now)
+                self._cache.move_to_end((label, content_id, kid))
             while len(self._cache) > self._max_entries:
                 self._cache.popitem(last=False)
         keys.update(fetched)
         return keys
 
     def _grace_or_raise(
-        self, content_id: str, missing: list[uuid.UUID], keys: dict[uuid.UUID, bytes], now: float
+        self,
+        label: bytes,
+        content_id: str,
+        missing: list[uuid.UUID],
+        keys: dict[uuid.UUID, bytes],
+        now: float,
+        what: str,
     ) -> dict[uuid.UUID, bytes]:
         with self._lock:
             for kid in missing:
-                entry = self._cache.get((content_id, kid))
+                entry = self._cache.get((label, content_id, kid))
                 if entry is None or now - entry[1] >= self._ttl + self._grace:
                     raise BackendUnavailable(reason="kms_unavailable")
                 keys[kid] = entry[0]
-        logger.warning("serving cached content keys within their grace period", extra={"keys": len(missing)})
+        logger.warning(f"serving cached {what} within their grace period", extra={"keys": len(missing)})
         return keys
 
     def clear_cache(self) -> None:

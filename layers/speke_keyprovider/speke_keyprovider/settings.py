@@ -29,7 +29,7 @@ class SignallingSettings:
     playready_la_url: str | None = None
     fairplay_skd_template: str = "skd://{content_id}/{kid}"
     aes128_key_uri_template: str = "https://keys.example.com/{content_id}/{kid}"
-    random_explicit_iv: bool = False
+    derived_explicit_iv: bool = False  # supply speke-v1.md section 5's derived IV to keys sent without one
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,11 @@ class Settings:
                 aes128_key_uri_template=_template(
                     env, "AES128_KEY_URI_TEMPLATE", "https://keys.example.com/{content_id}/{kid}"
                 ),
-                random_explicit_iv=_bool(env, "RANDOM_EXPLICIT_IV", False),
+                derived_explicit_iv=_bool(env, "DERIVED_EXPLICIT_IV", False),
             ),
         )
+        if _bool(env, "RANDOM_EXPLICIT_IV", False):
+            raise ConfigurationError("RANDOM_EXPLICIT_IV is no longer supported: set DERIVED_EXPLICIT_IV=true")
         required = {"secretsmanager": "MASTER_KEY_SECRET_ID", "kms": "KMS_HMAC_KEY_ID", "file": "MASTER_KEY_FILE"}
         name = required[key_source]
         if not env.get(name, "").strip():
