@@ -45,6 +45,7 @@ def copy_protection() -> Response:
         extra={
             "outcome": "ok",
             "status": 200,
+            "dialect": result.dialect.name,
             "content_id": result.content_id,
             "kids": list(result.kids),
             "key_count": result.key_count,

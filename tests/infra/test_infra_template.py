@@ -206,7 +206,7 @@ def test_speke_role_trusts_mediapackage_from_this_account_only(resources):
     assert "Policies" not in props and "ManagedPolicyArns" not in props
 
 
-def test_speke_role_can_invoke_only_this_apis_post_copy_protection(resources):
+def test_speke_role_can_invoke_only_this_apis_post_copy_protection_and_heartbeat(resources):
     policies = role_policies(resources, "SpekeRole")
     assert len(policies) == 1
     statements = list(walk_statements(policies[0][2]))
@@ -215,14 +215,15 @@ def test_speke_role_can_invoke_only_this_apis_post_copy_protection(resources):
     assert statement["Effect"] == "Allow"
     assert as_list(statement["Action"]) == ["execute-api:Invoke"]
     api = resources["SpekeApi"]["Properties"]
-    event = resources["KeyProviderFunction"]["Properties"]["Events"]["CopyProtection"]["Properties"]
+    events = resources["KeyProviderFunction"]["Properties"]["Events"]
     assert api["StageName"] == STAGE
-    expected = (
+    expected = [
         "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${SpekeApi}/"
-        f"{api['StageName']}/{event['Method'].upper()}{event['Path']}"
-    )
-    assert as_list(statement["Resource"]) == [{"Fn::Sub": expected}]
-    assert expected.endswith("/v1/POST/copyProtection")
+        f"{api['StageName']}/{events[name]['Properties']['Method'].upper()}{events[name]['Properties']['Path']}"
+        for name in ("CopyProtection", "Heartbeat")
+    ]
+    assert as_list(statement["Resource"]) == [{"Fn::Sub": arn} for arn in expected]
+    assert expected[0].endswith("/v1/POST/copyProtection") and expected[1].endswith("/v1/GET/heartbeat")
 
 
 # ------------------------------------------------------------------ the function
@@ -373,12 +374,18 @@ def test_api_is_regional_iam_authorised_logged_and_throttled(resources):
     assert settings["DataTraceEnabled"] is False
     assert not api.get("BinaryMediaTypes")
     events = resources["KeyProviderFunction"]["Properties"]["Events"]
-    assert list(events) == ["CopyProtection"]
+    assert list(events) == ["CopyProtection", "Heartbeat"]
     assert events["CopyProtection"]["Type"] == "Api"
     assert events["CopyProtection"]["Properties"] == {
         "RestApiId": {"Ref": "SpekeApi"},
         "Path": "/copyProtection",
         "Method": "post",
+    }
+    assert events["Heartbeat"]["Type"] == "Api"
+    assert events["Heartbeat"]["Properties"] == {
+        "RestApiId": {"Ref": "SpekeApi"},
+        "Path": "/heartbeat",
+        "Method": "get",
     }
 
 
@@ -390,7 +397,7 @@ def test_api_resource_policy_allows_only_the_speke_role_and_allowed_callers(reso
     (allow,), (deny,) = allows, denies
     assert allow["Principal"] == {"AWS": SPEKE_CALLERS}
     assert allow["Action"] == "execute-api:Invoke"
-    assert allow["Resource"] == f"execute-api:/{STAGE}/POST/copyProtection"
+    assert allow["Resource"] == [f"execute-api:/{STAGE}/POST/copyProtection", f"execute-api:/{STAGE}/GET/heartbeat"]
     assert deny["Principal"] == "*"
     assert deny["Action"] == "execute-api:Invoke"
     assert deny["Resource"] == "execute-api:/*"
@@ -432,7 +439,7 @@ def test_parameters_and_outputs(template):
         "PlayReadyLaUrl",
         "FairPlaySkdTemplate",
         "Aes128KeyUriTemplate",
-        "RandomExplicitIv",
+        "DerivedExplicitIv",
         "LogLevel",
         "LogRetentionDays",
         "AlarmEmail",
@@ -485,23 +492,28 @@ TRANSFORM_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(TRANSFORM_CASES))
-def test_transformed_api_has_one_iam_method_invoking_lambda_with_its_own_permission(sam_transform, case):
+def test_transformed_api_has_two_iam_methods_invoking_lambda_with_its_own_permission(sam_transform, case):
     out = sam_transform(TRANSFORM_CASES[case])["Resources"]
     (api,) = [r for r in out.values() if r["Type"] == "AWS::ApiGateway::RestApi"]
     body = api["Properties"]["Body"]
-    assert list(body["paths"]) == ["/copyProtection"]
+    assert sorted(body["paths"]) == ["/copyProtection", "/heartbeat"]
     assert list(body["paths"]["/copyProtection"]) == ["post"]
-    method = body["paths"]["/copyProtection"]["post"]
-    assert method["security"] == [{"AWS_IAM": []}]
-    integration = method["x-amazon-apigateway-integration"]
-    assert integration["type"] == "aws_proxy"
-    assert "credentials" not in integration  # not the caller's credentials: API Gateway's own permission
+    assert list(body["paths"]["/heartbeat"]) == ["get"]
+    for method in (body["paths"]["/copyProtection"]["post"], body["paths"]["/heartbeat"]["get"]):
+        assert method["security"] == [{"AWS_IAM": []}]
+        integration = method["x-amazon-apigateway-integration"]
+        assert integration["type"] == "aws_proxy"
+        assert "credentials" not in integration  # not the caller's credentials: API Gateway's own permission
     stages = [r for r in out.values() if r["Type"] == "AWS::ApiGateway::Stage"]
     assert [s["Properties"]["StageName"] for s in stages] == [STAGE]
-    (permission,) = [r for r in out.values() if r["Type"] == "AWS::Lambda::Permission"]
-    assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
-    source, names = permission["Properties"]["SourceArn"]["Fn::Sub"]
-    assert source.endswith("/POST/copyProtection") and names["__ApiId__"] == {"Ref": "SpekeApi"}
+    permissions = [r for r in out.values() if r["Type"] == "AWS::Lambda::Permission"]
+    sources = []
+    for permission in permissions:
+        assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        source, names = permission["Properties"]["SourceArn"]["Fn::Sub"]
+        assert names["__ApiId__"] == {"Ref": "SpekeApi"}
+        sources.append(source.rsplit("/", 2)[-2:])
+    assert sorted(sources) == [["GET", "heartbeat"], ["POST", "copyProtection"]]
     roles = {lid for lid, r in out.items() if r["Type"] == "AWS::IAM::Role"}
     assert roles == {"KeyProviderFunctionRole", "SpekeRole", "ApiGatewayCloudWatchRole"}  # SAM made none
     (layer,) = [r for r in out.values() if r["Type"] == "AWS::Lambda::LayerVersion"]
@@ -518,7 +530,9 @@ def test_transformed_resource_policy_names_the_allowed_callers(sam_transform):
     text = json.dumps(policy)
     assert "arn:aws:iam::111122223333:role/speke-tester" in text
     allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
-    assert [s["Resource"] for s in allow] == [f"execute-api:/{STAGE}/POST/copyProtection"]
+    assert [s["Resource"] for s in allow] == [
+        [f"execute-api:/{STAGE}/POST/copyProtection", f"execute-api:/{STAGE}/GET/heartbeat"]
+    ]
     assert '"*"' not in json.dumps([s["Principal"] for s in allow])
 
 

@@ -76,8 +76,6 @@ class Settings:
                 derived_explicit_iv=_bool(env, "DERIVED_EXPLICIT_IV", False),
             ),
         )
-        if _bool(env, "RANDOM_EXPLICIT_IV", False):
-            raise ConfigurationError("RANDOM_EXPLICIT_IV is no longer supported: set DERIVED_EXPLICIT_IV=true")
         required = {"secretsmanager": "MASTER_KEY_SECRET_ID", "kms": "KMS_HMAC_KEY_ID", "file": "MASTER_KEY_FILE"}
         name = required[key_source]
         if not env.get(name, "").strip():
