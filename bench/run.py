@@ -158,7 +158,7 @@ def _deployed_copy(tmp: Path) -> tuple[Path, Path]:
     shutil.copytree(
         common.LAYER_DIR / "speke_keyprovider",
         layer / "speke_keyprovider",
-        ignore=shutil.ignore_patterns("__pycache__", "client", "cli.py", "local_server.py", "local_sigv4.py"),
+        ignore=shutil.ignore_patterns("__pycache__"),
     )
     shutil.copytree(common.HANDLER_DIR, handler, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(

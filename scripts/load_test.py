@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import datetime as dt
 import http.client
 import json
 import os
@@ -71,26 +70,10 @@ class Prepared:
 
 def _certificate() -> tuple[bytes, Any]:
     """A fresh RSA-2048 self-signed certificate (valid now) and its private key: the encryptor's."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.hazmat.primitives.serialization import Encoding
-    from cryptography.x509.oid import NameOID
+    from speke_keyprovider_tools.certificates import self_signed
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "speke load test encryptor")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(Encoding.DER), key
+    made = self_signed(cn="speke load test encryptor", digest="sha256", days=2)
+    return made.der, made.private_key
 
 
 _SHAPES: list[dict[str, Any]] = [

@@ -6,7 +6,6 @@ GET  /heartbeat       (same authorisation): 200 text/plain once the function's s
 
 from __future__ import annotations
 
-import os
 import time
 
 from aws_lambda_powertools import Logger, Metrics
@@ -15,12 +14,31 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from speke_keyprovider import speke_http, trust
-from speke_keyprovider.errors import BackendUnavailable, ConfigurationError, SpekeError
+from speke_keyprovider.errors import BackendUnavailable, ConfigurationError, Reason, SpekeError
 from speke_keyprovider.runtime import get_runtime
+from speke_keyprovider.settings import ObservabilitySettings
 
-logger = Logger(service="speke-keyprovider")
-metrics = Metrics(namespace="SpekeKeyProvider", service="speke-keyprovider")
+# POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL and XRAY_TRACING, read with the
+# settings' own rules. A bad value falls back to its default here so the module loads; the first request then
+# reads the settings strictly and fails (500) with the variable named in the log.
+observability = ObservabilitySettings.from_env(strict=False)
+logger = Logger(service=observability.service_name, level=observability.log_level)
+metrics = Metrics(namespace=observability.metrics_namespace, service=observability.service_name)
 app = APIGatewayRestResolver()
+
+
+def _count_answered(key_count: int, *, encrypted: bool) -> None:
+    """The metrics of an answered request: Requests, KeysIssued and, for encrypted keys, EncryptedResponses."""
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="KeysIssued", unit=MetricUnit.Count, value=key_count)
+    if encrypted:
+        metrics.add_metric(name="EncryptedResponses", unit=MetricUnit.Count, value=1)
+
+
+def _count_refused(reason: Reason) -> None:
+    """The metrics of a refused request: Requests and Rejected.<reason> (one of errors.Reason)."""
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=f"Rejected.{reason}", unit=MetricUnit.Count, value=1)
 
 
 @app.post("/copyProtection")
@@ -36,10 +54,7 @@ def copy_protection() -> Response:
     speke_http.check_content_type(headers)
     body = speke_http.request_body(event.body, event.is_base64_encoded, runtime.settings.max_request_bytes)
     result = runtime.exchange.answer(body, speke_version)
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="KeysIssued", unit=MetricUnit.Count, value=result.key_count)
-    if result.encrypted:
-        metrics.add_metric(name="EncryptedResponses", unit=MetricUnit.Count, value=1)
+    _count_answered(result.key_count, encrypted=result.encrypted)
     logger.info(
         "key request answered",
         extra={
@@ -75,9 +90,8 @@ def heartbeat() -> Response:
 
 @app.exception_handler(SpekeError)
 def refuse(error: SpekeError) -> Response:
-    retry_after = error.retry_after if isinstance(error, BackendUnavailable) else None
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name=f"Rejected.{error.reason}", unit=MetricUnit.Count, value=1)
+    retry_after = get_runtime().settings.retry_after_seconds if isinstance(error, BackendUnavailable) else None
+    _count_refused(error.reason)
     log = logger.warning if error.status >= 500 else logger.info
     log(
         "key request refused",
@@ -88,8 +102,7 @@ def refuse(error: SpekeError) -> Response:
 
 @app.not_found
 def not_found(error: Exception) -> Response:
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="Rejected.not_found", unit=MetricUnit.Count, value=1)
+    _count_refused(Reason.NOT_FOUND)
     return Response(
         status_code=404,
         body="Not found: the key provider answers POST /copyProtection and GET /heartbeat only",
@@ -99,16 +112,14 @@ def not_found(error: Exception) -> Response:
 
 @app.exception_handler(ConfigurationError)
 def misconfigured(error: ConfigurationError) -> Response:
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="Rejected.misconfigured", unit=MetricUnit.Count, value=1)
+    _count_refused(Reason.MISCONFIGURED)
     logger.error("key provider misconfigured", extra={"outcome": "error", "status": 500, "error": str(error)})
     return Response(status_code=500, body="Internal error", headers=speke_http.error_headers())
 
 
 @app.exception_handler(Exception)
 def unexpected(error: Exception) -> Response:
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="Rejected.internal", unit=MetricUnit.Count, value=1)
+    _count_refused(Reason.INTERNAL)
     # Type and location only: no exception text or locals, in case a library put data in a message.
     logger.error(
         "unexpected failure",
@@ -130,7 +141,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
 
 
-if os.environ.get("XRAY_TRACING", "false").strip().lower() == "true":  # optional: X-Ray costs ~300 ms of cold start
+if observability.xray_tracing:  # optional: X-Ray costs ~300 ms of cold start
     from aws_lambda_powertools import Tracer
 
-    lambda_handler = Tracer(service="speke-keyprovider").capture_lambda_handler(lambda_handler)
+    lambda_handler = Tracer(service=observability.service_name).capture_lambda_handler(lambda_handler)

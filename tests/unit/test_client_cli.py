@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+from speke_keyprovider_tools.certificates import new_private_key, self_signed
 from speke_keyprovider_tools.cli import main
 from speke_keyprovider_tools.client.request_builder import build_request
 
@@ -133,23 +132,18 @@ def test_derive_short_master_key_is_unavailable_without_leaking_it(clean_env, tm
 # --- cert check -------------------------------------------------------------------------------------
 
 
-def _cert(tmp_path, *, key=None, hash_algorithm=None, not_before=None, not_after=None, pem=True, name="c"):
-    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def _cert(tmp_path, *, key=None, digest="sha256", not_before=None, not_after=None, pem=True, name="c"):
     now = dt.datetime.now(dt.UTC)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "www.cert-test.example")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before or now - dt.timedelta(days=1))
-        .not_valid_after(not_after or now + dt.timedelta(days=30))
-        .sign(key, hash_algorithm or hashes.SHA256())
+    made = self_signed(
+        cn="www.cert-test.example",
+        private_key=key,
+        digest=digest,
+        not_before=not_before or now - dt.timedelta(days=1),
+        not_after=not_after or now + dt.timedelta(days=30),
     )
     path = tmp_path / (f"{name}.pem" if pem else f"{name}.der")
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM if pem else serialization.Encoding.DER))
-    return path, hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+    path.write_bytes(made.pem if pem else made.der)
+    return path, made.sha256
 
 
 def test_cert_check_accepts_the_test_delivery_certificate(clean_env):
@@ -181,8 +175,8 @@ def test_cert_check_json(clean_env, tmp_path):
 def test_cert_check_rejects_with_a_reason(clean_env, tmp_path, kind, reason):
     now = dt.datetime.now(dt.UTC)
     kwargs = {
-        "rsa1024": {"key": rsa.generate_private_key(public_exponent=65537, key_size=1024)},
-        "ec": {"key": ec.generate_private_key(ec.SECP256R1())},
+        "rsa1024": {"key": new_private_key("rsa1024")},
+        "ec": {"key": new_private_key("ec")},
         "expired": {"not_before": now - dt.timedelta(days=30), "not_after": now - dt.timedelta(days=1)},
         "not_yet_valid": {"not_before": now + dt.timedelta(days=1), "not_after": now + dt.timedelta(days=30)},
     }[kind]

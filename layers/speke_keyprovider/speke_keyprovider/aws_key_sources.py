@@ -20,7 +20,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import BackendUnavailable
+from .errors import BackendUnavailable, Reason
 from .key_derivation import IV_LABEL, LABEL, cek_from_mac, derivation_message
 from .key_sources import MasterKeySource, MasterKeyTooShort, master_key_from_text
 
@@ -88,7 +88,7 @@ class SecretsManagerMasterKey(MasterKeySource):
             logger.warning(
                 "Secrets Manager refresh failed", extra={"error_code": _error_code(exc), "secret_id": self._secret_id}
             )
-            return self._grace_or_raise(self._clock(), "secretsmanager_unavailable")
+            return self._grace_or_raise(self._clock(), Reason.SECRETSMANAGER_UNAVAILABLE)
         if value is self._last_raw and self._last_good is not None:
             return self._last_good
         with self._lock:
@@ -97,11 +97,11 @@ class SecretsManagerMasterKey(MasterKeySource):
             except MasterKeyTooShort:
                 logger.error("master key secret is shorter than 32 characters", extra={"secret_id": self._secret_id})
                 self._get_provider().clear_cache()  # fetch again next time: a fixed secret is picked up at once
-                return self._grace_or_raise(self._clock(), "master_key_invalid")
+                return self._grace_or_raise(self._clock(), Reason.MASTER_KEY_INVALID)
             self._last_raw, self._last_good, self._last_good_at = value, master, self._clock()
             return master
 
-    def _grace_or_raise(self, now: float, reason: str) -> bytes:
+    def _grace_or_raise(self, now: float, reason: Reason) -> bytes:
         if self._last_good is not None and now - self._last_good_at < self._ttl + self._grace:
             logger.warning(
                 "serving the cached master key within its grace period",
@@ -211,7 +211,7 @@ class KmsDerivedKeys:
             for kid in missing:
                 entry = self._cache.get((label, content_id, kid))
                 if entry is None or now - entry[1] >= self._ttl + self._grace:
-                    raise BackendUnavailable(reason="kms_unavailable")
+                    raise BackendUnavailable(reason=Reason.KMS_UNAVAILABLE)
                 keys[kid] = entry[0]
         logger.warning(f"serving cached {what} within their grace period", extra={"keys": len(missing)})
         return keys

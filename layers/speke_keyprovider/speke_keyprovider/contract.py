@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 
 from .cpix.model import CpixRequest, UsageRule
-from .errors import ContractError
+from .errors import ContractError, Reason
 
 ALL = "ALL"
 MISSING = "Missing CPIX encryption contract"
@@ -22,7 +22,7 @@ NOT_SUPPORTED = "Requested CPIX encryption contract not supported"
 def validate_contract(request: CpixRequest) -> None:
     rules = request.usage_rules
     if not any(rule.video_filters or rule.audio_filters for rule in rules):
-        raise ContractError(MISSING, reason="contract_missing")
+        raise ContractError(MISSING, reason=Reason.CONTRACT_MISSING)
     kids = {key.kid for key in request.content_keys}
     period_ids = {period.id for period in request.periods}
     rules_per_kid = Counter(rule.kid for rule in rules)
@@ -41,7 +41,8 @@ def _check_rule(rule: UsageRule, kids: set[uuid.UUID], period_ids: set[str]) -> 
     where = f"ContentKeyUsageRule {rule.track_type} (KID {rule.kid})"
     if rule.other_filters:
         raise ContractError(
-            f"{NOT_SUPPORTED}: {', '.join(sorted(set(rule.other_filters)))} in {where}", reason="contract_unsupported"
+            f"{NOT_SUPPORTED}: {', '.join(sorted(set(rule.other_filters)))} in {where}",
+            reason=Reason.CONTRACT_UNSUPPORTED,
         )
     if rule.kid not in kids:
         raise ContractError(f"{MALFORMED}: ContentKeyUsageRule@kid {rule.kid} does not match any ContentKey")

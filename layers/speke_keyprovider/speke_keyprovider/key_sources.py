@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from .errors import BackendUnavailable, ConfigurationError
+from .errors import BackendUnavailable, ConfigurationError, Reason
 from .key_derivation import MIN_MASTER_KEY_LENGTH, derive_cek, derive_explicit_iv
 
 
@@ -39,8 +39,11 @@ def master_key_from_text(value: str | bytes, *, source: str) -> bytes:
 
 
 class MasterKeyTooShort(BackendUnavailable):
+    reason = Reason.MASTER_KEY_INVALID
+    reasons = frozenset()
+
     def __init__(self, source: str) -> None:
-        super().__init__(reason="master_key_invalid")
+        super().__init__()
         self.source = source
 
     def __str__(self) -> str:  # shown in logs only; never the key

@@ -1,13 +1,16 @@
 """Typed settings, parsed from the environment on first use (never at import time).
 
-Every setting the Lambda function takes is here; ``make run`` honours the same variables.
-A bad value raises ``ConfigurationError`` naming the variable.
+Every setting the Lambda function takes is here (``SETTINGS`` lists them with their defaults); ``make run``
+honours the same variables. Every value is checked when the settings are first read: a bad value raises
+``ConfigurationError`` naming the variable, so a bad deployment fails its first request (500, the variable
+in the log) before any key is derived, never later in the middle of an answer.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -16,9 +19,46 @@ from .errors import ConfigurationError
 KEY_SOURCES = ("secretsmanager", "kms", "file")
 MAX_REQUEST_BYTES = 1024 * 1024
 
+DEFAULT_SERVICE_NAME = "speke-keyprovider"
+DEFAULT_METRICS_NAMESPACE = "SpekeKeyProvider"
+DEFAULT_FAIRPLAY_SKD_TEMPLATE = "skd://{content_id}/{kid}"
+DEFAULT_AES128_KEY_URI_TEMPLATE = "https://keys.example.com/{content_id}/{kid}"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+#: every environment variable the function reads, with its default ("" = unset)
+SETTINGS: dict[str, str] = {
+    "KEY_SOURCE": "secretsmanager",
+    "MASTER_KEY_SECRET_ID": "",
+    "MASTER_KEY_CACHE_TTL_SECONDS": "300",
+    "MASTER_KEY_GRACE_SECONDS": "3600",
+    "KMS_HMAC_KEY_ID": "",
+    "CEK_CACHE_TTL_SECONDS": "300",
+    "MASTER_KEY_FILE": "",
+    "TRUSTED_CERT_SHA256": "",
+    "REQUIRE_ENCRYPTED_KEYS": "false",
+    "ALLOWED_CALLER_ARNS": "",
+    "RETRY_AFTER_SECONDS": "5",
+    "WIDEVINE_PROVIDER": "speke-keyprovider",
+    "PLAYREADY_LA_URL": "",
+    "FAIRPLAY_SKD_TEMPLATE": DEFAULT_FAIRPLAY_SKD_TEMPLATE,
+    "AES128_KEY_URI_TEMPLATE": DEFAULT_AES128_KEY_URI_TEMPLATE,
+    "DERIVED_EXPLICIT_IV": "false",
+    "XRAY_TRACING": "false",
+    "POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME,
+    "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+# The one boolean grammar of every flag (case-insensitive, surrounding blanks ignored; empty = false).
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+# arn:<partition>:iam|sts::<account>:<resource>
+_CALLER_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$")
+# CloudWatch: ASCII letters, digits and . - _ / # : space; at most 255; not the AWS/ prefix.
+_METRICS_NAMESPACE = re.compile(r"^[0-9A-Za-z.\-_/#: ]{1,255}$")
+_PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,254}$")
+_SAMPLE_KID = uuid.UUID("0f083e4e-b831-4a3d-917e-ce78076e54aa")
 
 
 @dataclass(frozen=True)
@@ -27,9 +67,43 @@ class SignallingSettings:
 
     widevine_provider: str = "speke-keyprovider"
     playready_la_url: str | None = None
-    fairplay_skd_template: str = "skd://{content_id}/{kid}"
-    aes128_key_uri_template: str = "https://keys.example.com/{content_id}/{kid}"
+    fairplay_skd_template: str = DEFAULT_FAIRPLAY_SKD_TEMPLATE
+    aes128_key_uri_template: str = DEFAULT_AES128_KEY_URI_TEMPLATE
     derived_explicit_iv: bool = False  # supply speke-v1.md section 5's derived IV to keys sent without one
+
+
+@dataclass(frozen=True)
+class ObservabilitySettings:
+    """Powertools' names and level, and the optional X-Ray tracer.
+
+    The handler builds its Logger and Metrics at import, from ``from_env(strict=False)`` (a bad value falls
+    back to its default there, so the module still loads); ``Settings.from_env`` reads the same variables
+    strictly, so the first request then fails naming the variable."""
+
+    service_name: str = DEFAULT_SERVICE_NAME
+    metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
+    log_level: str = "INFO"
+    xray_tracing: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, strict: bool = True) -> ObservabilitySettings:
+        env = os.environ if env is None else env
+        defaults = cls()
+
+        def read(parse, fallback):  # type: ignore[no-untyped-def]
+            try:
+                return parse()
+            except ConfigurationError:
+                if strict:
+                    raise
+                return fallback
+
+        return cls(
+            service_name=read(lambda: _service_name(env), defaults.service_name),
+            metrics_namespace=read(lambda: _metrics_namespace(env), defaults.metrics_namespace),
+            log_level=read(lambda: _log_level(env), defaults.log_level),
+            xray_tracing=read(lambda: read_bool(env, "XRAY_TRACING", False), defaults.xray_tracing),
+        )
 
 
 @dataclass(frozen=True)
@@ -47,6 +121,7 @@ class Settings:
     max_request_bytes: int = MAX_REQUEST_BYTES
     retry_after_seconds: int = 5
     signalling: SignallingSettings = field(default_factory=SignallingSettings)
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -54,54 +129,39 @@ class Settings:
         key_source = env.get("KEY_SOURCE", "secretsmanager").strip().lower()
         if key_source not in KEY_SOURCES:
             raise ConfigurationError(f"KEY_SOURCE must be one of {', '.join(KEY_SOURCES)}")
-        settings = cls(
-            key_source=key_source,
-            master_key_secret_id=_opt(env, "MASTER_KEY_SECRET_ID"),
-            master_key_cache_ttl_seconds=_int(env, "MASTER_KEY_CACHE_TTL_SECONDS", 300, minimum=1),
-            master_key_grace_seconds=_int(env, "MASTER_KEY_GRACE_SECONDS", 3600, minimum=0),
-            kms_hmac_key_id=_opt(env, "KMS_HMAC_KEY_ID"),
-            cek_cache_ttl_seconds=_int(env, "CEK_CACHE_TTL_SECONDS", 300, minimum=0),
-            master_key_file=_opt(env, "MASTER_KEY_FILE"),
-            trusted_cert_sha256=_fingerprints(env),
-            require_encrypted_keys=_bool(env, "REQUIRE_ENCRYPTED_KEYS", False),
-            allowed_caller_arns=_csv(env, "ALLOWED_CALLER_ARNS"),
-            retry_after_seconds=_int(env, "RETRY_AFTER_SECONDS", 5, minimum=1),
-            signalling=SignallingSettings(
-                widevine_provider=env.get("WIDEVINE_PROVIDER", "speke-keyprovider").strip(),
-                playready_la_url=_opt(env, "PLAYREADY_LA_URL"),
-                fairplay_skd_template=_template(env, "FAIRPLAY_SKD_TEMPLATE", "skd://{content_id}/{kid}"),
-                aes128_key_uri_template=_template(
-                    env, "AES128_KEY_URI_TEMPLATE", "https://keys.example.com/{content_id}/{kid}"
-                ),
-                derived_explicit_iv=_bool(env, "DERIVED_EXPLICIT_IV", False),
-            ),
-        )
         required = {"secretsmanager": "MASTER_KEY_SECRET_ID", "kms": "KMS_HMAC_KEY_ID", "file": "MASTER_KEY_FILE"}
         name = required[key_source]
         if not env.get(name, "").strip():
             raise ConfigurationError(f"{name} is required when KEY_SOURCE={key_source}")
-        return settings
+        return cls(
+            key_source=key_source,
+            master_key_secret_id=_opt(env, "MASTER_KEY_SECRET_ID"),
+            master_key_cache_ttl_seconds=_int(env, "MASTER_KEY_CACHE_TTL_SECONDS", 300, minimum=1, maximum=86400),
+            master_key_grace_seconds=_int(env, "MASTER_KEY_GRACE_SECONDS", 3600, minimum=0, maximum=7 * 86400),
+            kms_hmac_key_id=_opt(env, "KMS_HMAC_KEY_ID"),
+            cek_cache_ttl_seconds=_int(env, "CEK_CACHE_TTL_SECONDS", 300, minimum=0, maximum=86400),
+            master_key_file=_opt(env, "MASTER_KEY_FILE"),
+            trusted_cert_sha256=parse_fingerprints(env.get("TRUSTED_CERT_SHA256", "")),
+            require_encrypted_keys=read_bool(env, "REQUIRE_ENCRYPTED_KEYS", False),
+            allowed_caller_arns=_caller_arns(env),
+            retry_after_seconds=_int(env, "RETRY_AFTER_SECONDS", 5, minimum=1, maximum=3600),
+            signalling=SignallingSettings(
+                widevine_provider=_widevine_provider(env),
+                playready_la_url=_playready_la_url(env),
+                fairplay_skd_template=_template(
+                    env, "FAIRPLAY_SKD_TEMPLATE", DEFAULT_FAIRPLAY_SKD_TEMPLATE, schemes=("skd://",)
+                ),
+                aes128_key_uri_template=_template(
+                    env, "AES128_KEY_URI_TEMPLATE", DEFAULT_AES128_KEY_URI_TEMPLATE, schemes=("https://", "http://")
+                ),
+                derived_explicit_iv=read_bool(env, "DERIVED_EXPLICIT_IV", False),
+            ),
+            observability=ObservabilitySettings.from_env(env),
+        )
 
 
-def _opt(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
-
-
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be an integer") from None
-    if value < minimum:
-        raise ConfigurationError(f"{name} must be >= {minimum}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+def read_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """The one boolean grammar: 1/true/yes/on or 0/false/no/off (any case; empty is false)."""
     raw = env.get(name)
     if raw is None:
         return default
@@ -110,27 +170,120 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ConfigurationError(f"{name} must be true or false")
+    raise ConfigurationError(f"{name} must be true or false (1/0, yes/no, on/off)")
+
+
+def parse_fingerprints(text: str, *, name: str | None = None) -> frozenset[str]:
+    """A comma-separated list of SHA-256 certificate fingerprints (hex, colons allowed, any case), as
+    TRUSTED_CERT_SHA256 holds it. ``name`` is what an error calls the list (default: the variable)."""
+    values = set()
+    for item in text.split(","):
+        value = item.strip().replace(":", "").lower()
+        if not value:
+            continue
+        if not _SHA256_HEX.match(value):
+            raise ConfigurationError(f"{name or 'TRUSTED_CERT_SHA256'} must list SHA-256 fingerprints in hex")
+        values.add(value)
+    return frozenset(values)
+
+
+def _opt(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer") from None
+    if not minimum <= value <= maximum:
+        raise ConfigurationError(f"{name} must be between {minimum} and {maximum}")
+    return value
 
 
 def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
-def _fingerprints(env: Mapping[str, str]) -> frozenset[str]:
-    values = set()
-    for item in _csv(env, "TRUSTED_CERT_SHA256"):
-        value = item.replace(":", "").lower()
-        if not _SHA256_HEX.match(value):
-            raise ConfigurationError("TRUSTED_CERT_SHA256 must list SHA-256 fingerprints in hex")
-        values.add(value)
-    return frozenset(values)
+def _caller_arns(env: Mapping[str, str]) -> tuple[str, ...]:
+    arns = _csv(env, "ALLOWED_CALLER_ARNS")
+    for arn in arns:
+        if not _CALLER_ARN.match(arn):
+            raise ConfigurationError(
+                "ALLOWED_CALLER_ARNS must list IAM or STS ARNs (arn:aws:iam::123456789012:role/Name, ...)"
+            )
+    return arns
 
 
-def _template(env: Mapping[str, str], name: str, default: str) -> str:
+def _no_control_characters(value: str) -> bool:
+    return not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value)
+
+
+def _widevine_provider(env: Mapping[str, str]) -> str:
+    value = env.get("WIDEVINE_PROVIDER", "speke-keyprovider").strip()
+    if not _no_control_characters(value) or len(value.encode("utf-8")) > 255:
+        raise ConfigurationError("WIDEVINE_PROVIDER must be at most 255 bytes of text without control characters")
+    return value
+
+
+def _playready_la_url(env: Mapping[str, str]) -> str | None:
+    value = _opt(env, "PLAYREADY_LA_URL")
+    if value is None:
+        return None
+    if not value.lower().startswith(("https://", "http://")) or any(c.isspace() for c in value):
+        raise ConfigurationError("PLAYREADY_LA_URL must be an http(s) URL without blanks")
+    if not _no_control_characters(value):
+        raise ConfigurationError("PLAYREADY_LA_URL must not hold control characters")
+    from .drm import playready  # the header budget is the renderer's own (imported late: drm reads settings)
+
+    problem = playready.header_budget_problem(value)
+    if problem:
+        raise ConfigurationError(f"PLAYREADY_LA_URL {problem}")
+    return value
+
+
+def _template(env: Mapping[str, str], name: str, default: str, *, schemes: tuple[str, ...]) -> str:
+    """A key URI template: ``{content_id}`` and ``{kid}`` only, a URI of one of ``schemes``, and an RFC 8216
+    quoted-string once filled (the contentId is percent-encoded and the kid is UUID text, so checking the
+    template with sample values checks every URI it will yield)."""
     value = env.get(name, "").strip() or default
     try:
-        value.format(content_id="c", kid="k")
+        sample = value.format(content_id="c", kid=str(_SAMPLE_KID))
     except (KeyError, IndexError, ValueError):
         raise ConfigurationError(f"{name} may only use the placeholders {{content_id}} and {{kid}}") from None
+    if not sample.lower().startswith(schemes):
+        raise ConfigurationError(f"{name} must yield a URI starting with {' or '.join(schemes)}")
+    from .drm.hls import quoted_string_problem  # the HLS rule itself (imported late: drm reads settings)
+
+    problem = quoted_string_problem(sample)
+    if problem or not _no_control_characters(sample):
+        raise ConfigurationError(f"{name} {problem or 'yields a value with a control character'}")
+    return value
+
+
+def _service_name(env: Mapping[str, str]) -> str:
+    value = env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME
+    if not _PRINTABLE_ASCII.match(value):
+        raise ConfigurationError("POWERTOOLS_SERVICE_NAME must be 1 to 255 printable ASCII characters")
+    return value
+
+
+def _metrics_namespace(env: Mapping[str, str]) -> str:
+    value = env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_METRICS_NAMESPACE
+    if not _METRICS_NAMESPACE.match(value) or value.startswith("AWS/"):
+        raise ConfigurationError(
+            "POWERTOOLS_METRICS_NAMESPACE must be a CloudWatch namespace: at most 255 of A-Z a-z 0-9 . - _ / # : "
+            "and space, not starting with AWS/"
+        )
+    return value
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    value = env.get("POWERTOOLS_LOG_LEVEL", "").strip().upper() or "INFO"
+    if value not in LOG_LEVELS:
+        raise ConfigurationError(f"POWERTOOLS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     return value

@@ -2,7 +2,8 @@
 
 Independent of the provider's own modules on purpose, so it can vet any SPEKE v2 key provider:
 ``request_builder`` (CPIX 2.3 requests), ``response_reader`` (clear and encrypted content keys),
-``signalling`` (PSSH / PlayReady / HLS parsers), ``conformance`` (every rule of the contract).
+``signalling`` (PSSH / PlayReady / HLS parsers), ``conformance`` (every rule of the contract, with
+the per-DRM-system signalling rules in ``checks/``).
 The reference responder with named faults that tests the checker lives in ``tests/reference_responder.py``.
 """
 

@@ -3,8 +3,9 @@
 ``check_response(built, status, headers, body, private_key)`` compares the answer with the request it
 answers and returns a ``Report``: every violation (each a sentence naming what is wrong and where),
 warnings (legal but unusual), one row per content key and the decoded signalling per DRM system.
-MACs are verified before anything is decrypted. Nothing here imports the provider: the checker must
-work against any SPEKE v2 key provider.
+MACs are verified before anything is decrypted. The signalling rules of each DRM system live in
+``checks/`` (one module per system); this module holds the rules of the exchange itself. Nothing here
+imports the provider: the checker must work against any SPEKE v2 key provider.
 
 Key material is only ever in ``KeyRow.key_bytes``; violation and warning texts never carry it.
 """
@@ -39,30 +40,13 @@ from ._xml import (
     q,
     text,
 )
-from .request_builder import AES128, CLEARKEY, FAIRPLAY, PLAYREADY, SYSTEM_NAMES, WIDEVINE, BuiltRequest
+from .checks import check_for
+from .request_builder import SYSTEM_NAMES, BuiltRequest
 from .response_reader import CEK_BYTES, CpixReadError, DeliveryKeys, content_key_value, unwrap_delivery_keys
 from .signalling import (
-    CENC_NS,
-    MSPR_NS,
     SignallingError,
-    WrmHeader,
     b64decode,
-    data_uri_payload,
-    parse_content_protection_data,
-    parse_hls_key_tag,
-    parse_playready_object,
-    parse_pssh,
-    parse_widevine_data,
-    parse_wrmheader,
 )
-
-KEYFORMAT = {
-    WIDEVINE: f"urn:uuid:{WIDEVINE}",
-    PLAYREADY: "com.microsoft.playready",
-    FAIRPLAY: "com.apple.streamingkeydelivery",
-    AES128: "identity",
-}
-FOURCC = {"cbcs": int.from_bytes(b"cbcs", "big"), "cenc": int.from_bytes(b"cenc", "big")}
 
 
 @dataclass(frozen=True)
@@ -484,7 +468,15 @@ class _Checker:
                         self.fail(f"DRMSystem {_name(system_id)} for {kid}: requested child {name} is empty")
                     else:
                         values[name] = value
-            _Signalling(self, system_id, system.kid).check(values)
+            check_for(system_id)(
+                system_id=system_id,
+                name=_name(system_id),
+                kid=system.kid,
+                scheme=built.scheme,
+                fail=self.fail,
+                warn=self.warn,
+                signalling=self.report.signalling,
+            ).check(values)
         for kid, system_id in found:
             self.fail(f"DRMSystem {_name(system_id)} for {kid} was not requested")
 
@@ -498,234 +490,3 @@ def _child_key(item: Element) -> str:
     if name == "HLSSignalingData":
         return f"HLSSignalingData:{item.get('playlist', '')}"
     return name
-
-
-class _Signalling:
-    """Decode and cross-check the signalling of one (DRM system, kid)."""
-
-    def __init__(self, checker: _Checker, system_id: str, kid: uuid.UUID) -> None:
-        self.checker = checker
-        self.system_id = system_id
-        self.kid = kid
-        self.scheme = checker.built.scheme
-        self.where = f"{_name(system_id)} {kid}"
-        self.pssh_bytes: bytes | None = None
-        self.pro_bytes: bytes | None = None
-
-    def fail(self, message: str) -> None:
-        self.checker.fail(f"{self.where}: {message}")
-
-    def record(self, child_name: str, **decoded: Any) -> None:
-        self.checker.report.signalling.setdefault(_name(self.system_id), []).append(
-            {"kid": str(self.kid), "child": child_name} | decoded
-        )
-
-    def check(self, values: Mapping[str, str]) -> None:
-        handlers = [
-            ("PSSH", self.pssh_child),
-            ("ContentProtectionData", self.cpd_child),
-            ("HLSSignalingData:media", self.hls_child),
-            ("HLSSignalingData:master", self.hls_child),
-            ("SmoothStreamingProtectionHeaderData", self.mss_child),
-        ]
-        for name, handler in handlers:
-            if name in values:
-                try:
-                    handler(name, values[name])
-                except SignallingError as exc:
-                    self.fail(f"{name}: {exc}")
-        media, master = values.get("HLSSignalingData:media"), values.get("HLSSignalingData:master")
-        if media and master:
-            try:
-                media_text = b64decode(media, "media").decode("utf-8").strip()
-                master_text = b64decode(master, "master").decode("utf-8").strip()
-            except (SignallingError, UnicodeDecodeError):
-                return
-            if media_text.replace("#EXT-X-KEY:", "#EXT-X-SESSION-KEY:", 1) != master_text:
-                self.fail("HLS master line differs from the media line by more than the tag")
-
-    # PSSH ----------------------------------------------------------------------------------------
-
-    def pssh_child(self, name: str, value: str) -> None:
-        self.pssh_bytes = b64decode(value, "PSSH")
-        self.record(name, **self.pssh_checks(self.pssh_bytes, name))
-
-    def pssh_checks(self, raw: bytes, where: str) -> dict[str, Any]:
-        box = parse_pssh(raw)
-        decoded: dict[str, Any] = {
-            "pssh_version": box.version,
-            "system_id": box.system_id,
-            "kids": [str(k) for k in box.kids],
-        }
-        if box.system_id != self.system_id:
-            self.fail(f"{where} box systemId is {box.system_id}, expected {self.system_id}")
-        if box.flags:
-            self.fail(f"{where} box flags are {box.flags:#x}, expected 0")
-        if box.version == 1 and self.kid not in box.kids:
-            self.fail(f"{where} box (v1) does not list the kid")
-        if self.system_id == WIDEVINE:
-            if box.version != 0:
-                self.checker.warn(f"{self.where}: {where} is a v1 box; the contract's Widevine box is v0")
-            wv = parse_widevine_data(box.data)
-            decoded |= {
-                "key_ids": [str(uuid.UUID(bytes=k)) if len(k) == 16 else k.hex() for k in wv.key_ids],
-                "provider": wv.provider,
-                "content_id": wv.content_id.decode("utf-8", "replace") if wv.content_id else None,
-                "protection_scheme": wv.protection_scheme_fourcc,
-            }
-            if self.kid.bytes not in wv.key_ids:
-                self.fail(f"{where} Widevine key_ids do not include the kid")
-            if any(len(k) != 16 for k in wv.key_ids):
-                self.fail(f"{where} Widevine key_ids must be 16 raw bytes each")
-            if wv.protection_scheme is None:
-                if self.scheme == "cbcs":
-                    self.fail(f"{where} Widevine protection_scheme missing (required for cbcs)")
-            elif wv.protection_scheme != FOURCC.get(self.scheme):
-                self.fail(
-                    f"{where} Widevine protection_scheme is {wv.protection_scheme_fourcc!r}, expected {self.scheme!r}"
-                )
-        elif self.system_id == PLAYREADY:
-            if box.version != 0:
-                self.checker.warn(f"{self.where}: {where} is a v1 box; the contract's PlayReady box is v0")
-            header = parse_playready_object(box.data)
-            decoded |= self.wrm_checks(header, f"{where} PlayReady Object")
-            if self.pro_bytes is None:
-                self.pro_bytes = box.data
-            elif self.pro_bytes != box.data:
-                self.fail(f"{where} PlayReady Object differs from the PRO signalled elsewhere")
-        elif self.system_id in (FAIRPLAY, CLEARKEY):
-            if box.version != 1:
-                self.fail(f"{where} box is v{box.version}, expected v1 listing the kids")
-            if box.data:
-                self.fail(f"{where} box carries {len(box.data)} bytes of data, expected none")
-        return decoded
-
-    def wrm_checks(self, header: WrmHeader, where: str) -> dict[str, Any]:
-        kids = [k for k, _ in header.kids]
-        algids = {a for _, a in header.kids}
-        if self.kid not in kids:
-            self.fail(f"{where} WRMHEADER KIDs do not include the kid (little-endian GUID)")
-        expected = "AESCBC" if self.scheme == "cbcs" else "AESCTR"
-        if algids != {expected}:
-            self.fail(f"{where} WRMHEADER ALGID is {sorted(a or '' for a in algids)}, expected {expected}")
-        if self.scheme == "cbcs" and header.version != "4.3.0.0":
-            self.fail(f"{where} WRMHEADER version is {header.version!r}, cbcs needs 4.3.0.0")
-        if not header.version.startswith("4."):
-            self.fail(f"{where} WRMHEADER version is {header.version!r}, expected 4.x")
-        return {
-            "wrmheader_version": header.version,
-            "wrmheader_kids": [str(k) for k in kids],
-            "algid": sorted(a or "" for a in algids),
-            "la_url": header.la_url,
-        }
-
-    # ContentProtectionData ----------------------------------------------------------------------
-
-    def cpd_child(self, name: str, value: str) -> None:
-        elements = parse_content_protection_data(b64decode(value, name))
-        pssh = [t for ns, local, t in elements if (ns, local) == (CENC_NS, "pssh")]
-        pro = [t for ns, local, t in elements if (ns, local) == (MSPR_NS, "pro")]
-        decoded: dict[str, Any] = {"elements": [f"{{{ns}}}{local}" for ns, local, _ in elements]}
-        if self.system_id in (WIDEVINE, PLAYREADY, CLEARKEY) and len(pssh) != 1:
-            self.fail(f"{name} holds {len(pssh)} cenc:pssh elements, expected one")
-        if pssh:
-            raw = b64decode(pssh[0], f"{name} cenc:pssh")
-            if self.pssh_bytes is not None and raw != self.pssh_bytes:
-                self.fail(f"{name} cenc:pssh differs from the PSSH element (must be byte for byte the same)")
-            if self.pssh_bytes is None:
-                decoded |= self.pssh_checks(raw, f"{name} cenc:pssh")
-                self.pssh_bytes = raw
-        if self.system_id == PLAYREADY:
-            if len(pro) != 1:
-                self.fail(f"{name} holds {len(pro)} mspr:pro elements, expected one")
-            else:
-                raw_pro = b64decode(pro[0], f"{name} mspr:pro")
-                if self.pro_bytes is not None and raw_pro != self.pro_bytes:
-                    self.fail(f"{name} mspr:pro differs from the PlayReady Object in the PSSH")
-                decoded |= self.wrm_checks(parse_playready_object(raw_pro), f"{name} mspr:pro")
-                self.pro_bytes = self.pro_bytes or raw_pro
-        self.record(name, **decoded)
-
-    # HLS -----------------------------------------------------------------------------------------
-
-    def hls_child(self, name: str, value: str) -> None:
-        raw = b64decode(value, name)
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise SignallingError("not UTF-8 text") from None
-        tag = parse_hls_key_tag(line)
-        expected_tag = "#EXT-X-KEY" if name.endswith("media") else "#EXT-X-SESSION-KEY"
-        if tag.tag != expected_tag:
-            self.fail(f"{name} uses {tag.tag}, expected {expected_tag}")
-        attrs = tag.attributes
-        method = attrs.get("METHOD")
-        if self.system_id == AES128:
-            expected_method = "AES-128"
-        elif self.system_id == FAIRPLAY:
-            expected_method = "SAMPLE-AES"
-        else:
-            expected_method = "SAMPLE-AES" if self.scheme == "cbcs" else "SAMPLE-AES-CTR"
-        if method != expected_method:
-            self.fail(f"{name} METHOD is {method!r}, expected {expected_method} for {self.scheme}")
-        keyformat = attrs.get("KEYFORMAT")
-        if self.system_id in KEYFORMAT and keyformat != KEYFORMAT[self.system_id]:
-            self.fail(f"{name} KEYFORMAT is {keyformat!r}, expected {KEYFORMAT[self.system_id]!r}")
-        if attrs.get("KEYFORMATVERSIONS", "1") != "1":
-            self.fail(f"{name} KEYFORMATVERSIONS is {attrs['KEYFORMATVERSIONS']!r}, expected '1'")
-        if tag.tag == "#EXT-X-SESSION-KEY" and "SCHEME" in attrs:
-            self.fail(f"{name} carries SCHEME, which a session key line must not")
-        uri = attrs.get("URI")
-        decoded: dict[str, Any] = {"line": tag.text}
-        if not uri:
-            self.fail(f"{name} has no URI")
-        elif self.system_id == WIDEVINE:
-            _meta, payload = data_uri_payload(uri)
-            if self.pssh_bytes is not None and payload != self.pssh_bytes:
-                self.fail(f"{name} URI pssh differs from the PSSH element")
-            decoded |= {"uri_" + k: v for k, v in self.pssh_checks(payload, f"{name} URI").items()}
-        elif self.system_id == PLAYREADY:
-            meta, payload = data_uri_payload(uri)
-            if "charset=utf-16" not in meta.lower():
-                self.fail(f"{name} URI is not a charset=UTF-16 data: URI")
-            if self.pro_bytes is not None and payload != self.pro_bytes:
-                self.fail(f"{name} URI PlayReady Object differs from the one in the PSSH")
-            decoded |= self.wrm_checks(parse_playready_object(payload), f"{name} URI")
-        elif self.system_id == FAIRPLAY and not uri.startswith("skd://"):
-            self.fail(f"{name} URI is not an skd:// URI")
-        elif self.system_id == AES128:
-            if not uri.startswith(("https://", "http://")):
-                self.fail(f"{name} URI is not an http(s) key URL")
-            elif uri.startswith("http://"):
-                self.checker.warn(f"{self.where}: {name} key URI is http, players will want https")
-        elif self.system_id == CLEARKEY:
-            self.checker.warn(f"{self.where}: {name} for ClearKey has no defined meaning")
-        self.record(name, **decoded)
-
-    # Smooth Streaming ----------------------------------------------------------------------------
-
-    def mss_child(self, name: str, value: str) -> None:
-        if self.system_id != PLAYREADY:
-            self.record(name, text=value[:200])
-            return
-        raw = b64decode(value, name) if _looks_base64(value) else value.encode("utf-8")
-        try:
-            header = parse_playready_object(raw)
-        except SignallingError:
-            for encoding in ("utf-16-le", "utf-8"):
-                try:
-                    header = parse_wrmheader(raw.decode(encoding))
-                    break
-                except (UnicodeDecodeError, SignallingError):
-                    continue
-            else:
-                raise SignallingError("neither a PlayReady Object nor a WRMHEADER") from None
-        self.record(name, **self.wrm_checks(header, name))
-
-
-def _looks_base64(value: str) -> bool:
-    try:
-        base64.b64decode("".join(value.split()), validate=True)
-        return True
-    except ValueError:
-        return False

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from ..errors import CpixError
+from ..errors import CertificateRejected, ContractError, CpixError
 from .model import AudioFilter, DrmSystemRequest, KeyPeriod, Recipient, UsageRule, VideoFilter
 from .namespaces import CPIX, cpix, ds, local_name
 
@@ -195,12 +195,9 @@ def usage_rules(element: Element) -> list[UsageRule]:
         kid = parse_uuid(child.get("kid"), "ContentKeyUsageRule@kid")
         track_type = child.get("intendedTrackType")
         if track_type is None or not track_type.strip():
-            raise CpixError(f"Missing ContentKeyUsageRule@intendedTrackType for KID {kid}", reason="contract_invalid")
+            raise ContractError(f"Missing ContentKeyUsageRule@intendedTrackType for KID {kid}")
         if not _TRACK_TYPE.match(track_type):
-            raise CpixError(
-                f"Malformed encryption contract: invalid intendedTrackType {quote(track_type)}",
-                reason="contract_invalid",
-            )
+            raise ContractError(f"Malformed encryption contract: invalid intendedTrackType {quote(track_type)}")
         rule = UsageRule(kid=kid, track_type=track_type)
         for item in child:
             name = local_name(item.tag)
@@ -226,9 +223,7 @@ def usage_rules(element: Element) -> list[UsageRule]:
             elif name == "KeyPeriodFilter":
                 period_id = item.get("periodId")
                 if period_id is None or not period_id.strip():
-                    raise CpixError(
-                        "Malformed encryption contract: KeyPeriodFilter without periodId", reason="contract_invalid"
-                    )
+                    raise ContractError("Malformed encryption contract: KeyPeriodFilter without periodId")
                 rule.period_ids.append(period_id)
             else:
                 rule.other_filters.append(name)
@@ -247,15 +242,13 @@ def recipients(element: Element | None) -> list[Recipient]:
             raise CpixError("DeliveryData must not carry a DocumentKey or MACMethod in a request")
         cert = child.find(f"{cpix('DeliveryKey')}/{ds('X509Data')}/{ds('X509Certificate')}")
         if cert is None or not (cert.text or "").strip():
-            raise CpixError(
-                "Missing DeliveryData/DeliveryKey/ds:X509Data/ds:X509Certificate", reason="certificate_rejected"
-            )
+            raise CertificateRejected("Missing DeliveryData/DeliveryKey/ds:X509Data/ds:X509Certificate")
         if len(cert):
-            raise CpixError("DeliveryData X509Certificate must hold base64 text only", reason="certificate_rejected")
+            raise CertificateRejected("DeliveryData X509Certificate must hold base64 text only")
         try:
             der = base64.b64decode("".join(cert.text.split()), validate=True)  # type: ignore[union-attr]
         except (binascii.Error, ValueError):
-            raise CpixError("DeliveryData X509Certificate is not valid base64", reason="certificate_rejected") from None
+            raise CertificateRejected("DeliveryData X509Certificate is not valid base64") from None
         recipients.append(Recipient(certificate_der=der, element=child))
     if not recipients:
         raise CpixError("Empty DeliveryDataList: at least one DeliveryData is required")
@@ -271,9 +264,7 @@ def int_attr(element: Element, name: str, what: str, *, contract: bool = False) 
     text = text.strip()
     if not text.isdigit() or len(text) > 12:
         prefix = "Malformed encryption contract: " if contract else ""
-        raise CpixError(
-            f"{prefix}{what} must be a non-negative integer", reason="contract_invalid" if contract else "cpix_invalid"
-        )
+        raise (ContractError if contract else CpixError)(f"{prefix}{what} must be a non-negative integer")
     return int(text)
 
 
@@ -285,7 +276,7 @@ def bool_attr(element: Element, name: str, what: str) -> bool | None:
         return True
     if text.strip() in ("false", "0"):
         return False
-    raise CpixError(f"Malformed encryption contract: {what} must be true or false", reason="contract_invalid")
+    raise ContractError(f"Malformed encryption contract: {what} must be true or false")
 
 
 def quote(text: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from xml.etree.ElementTree import Element
 
-from ..errors import CpixError
+from ..errors import CpixError, Reason
 from . import v1, v2
 from .dialect import V1, V2_0, Dialect, detect
 from .elements import MAX_CONTENT_KEYS, parse_uuid
@@ -29,7 +29,7 @@ def parse_request(body: bytes, speke_version: str | None = V2_0.speke_version) -
         ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
         raise CpixError(
             f"Root element must be CPIX in namespace {CPIX} (got {local_name(root.tag)!r} in {ns or 'no namespace'!r})",
-            reason="xml_namespace",
+            reason=Reason.XML_NAMESPACE,
         )
     dialect = detect(speke_version, root.get("version"))
     return _RULES[dialect](root, dialect)

@@ -21,7 +21,7 @@ import uuid
 from xml.etree.ElementTree import Element
 
 from ..drm import aes128, fairplay
-from ..errors import CpixError
+from ..errors import CpixError, UnsupportedDrmSystem, UnsupportedVersion
 from . import elements
 from .dialect import Dialect
 from .model import (
@@ -68,10 +68,9 @@ def scheme_for(system_ids: set[str]) -> str:
 def parse(root: Element, dialect: Dialect) -> CpixRequest:
     """A v1 request from its parsed root (``cpix:CPIX`` without ``version``, sent without X-Speke-Version)."""
     if root.get("contentId") is not None:
-        raise CpixError(
+        raise UnsupportedVersion(
             "CPIX@contentId is SPEKE v2: a SPEKE v1 document (no X-Speke-Version, no CPIX@version) names its "
-            "content in CPIX@id",
-            reason="speke_version",
+            "content in CPIX@id"
         )
     content_id = elements.content_id(root, "id")
     lists = elements.top_level_lists(root)
@@ -104,9 +103,8 @@ def _content_keys(items: list[Element], scheme: str) -> list[ContentKeyRequest]:
     for element in items:
         kid, explicit_iv = elements.content_key_basics(element, seen)
         if element.get("commonEncryptionScheme") is not None:
-            raise CpixError(
-                f"ContentKey@commonEncryptionScheme for KID {kid} is SPEKE v2: a SPEKE v1 document carries none",
-                reason="speke_version",
+            raise UnsupportedVersion(
+                f"ContentKey@commonEncryptionScheme for KID {kid} is SPEKE v2: a SPEKE v1 document carries none"
             )
         keys.append(ContentKeyRequest(kid=kid, scheme=scheme, explicit_iv=explicit_iv, element=element))
     return keys
@@ -118,7 +116,7 @@ def _signalling_children(element: Element, kid: uuid.UUID, system_id: str) -> li
     for child in element:
         known = _CHILDREN.get(child.tag)
         if known is None:
-            raise CpixError(_unknown_child(child.tag, kid, system_id), reason="drm_unsupported")
+            raise UnsupportedDrmSystem(_unknown_child(child.tag, kid, system_id))
         key, name = known
         if key in seen:
             raise CpixError(f"Duplicate {name} in DRMSystem {system_id} for KID {kid}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from xml.etree.ElementTree import Element
 
-from ..errors import CpixError
+from ..errors import ContractError, CpixError, Reason, UnsupportedDrmSystem, UnsupportedVersion
 from . import elements
 from .dialect import Dialect
 from .model import (
@@ -52,7 +52,9 @@ def parse(root: Element, dialect: Dialect) -> CpixRequest:
     periods = elements.periods(lists.get("ContentKeyPeriodList"))
     usage_list = lists.get("ContentKeyUsageRuleList")
     if usage_list is None:
-        raise CpixError("Missing CPIX encryption contract: no ContentKeyUsageRuleList", reason="contract_missing")
+        raise ContractError(
+            "Missing CPIX encryption contract: no ContentKeyUsageRuleList", reason=Reason.CONTRACT_MISSING
+        )
     usage_rules = elements.usage_rules(usage_list)
     recipients = elements.recipients(lists.get("DeliveryDataList"))
     return CpixRequest(
@@ -94,10 +96,9 @@ def _signalling_children(element: Element, kid: uuid.UUID, system_id: str) -> li
         name = _SIGNAL_TAGS.get(tag)  # the local name of a known cpix child, in one lookup
         if name is None:
             if tag.startswith(_SPEKE_V1_PREFIX):
-                raise CpixError(
+                raise UnsupportedVersion(
                     f"speke:{local_name(tag)} in DRMSystem {system_id} for KID {kid} is SPEKE v1 "
-                    f"({SPEKE_V1}): a SPEKE v2 document must not carry it",
-                    reason="speke_version",
+                    f"({SPEKE_V1}): a SPEKE v2 document must not carry it"
                 )
             if not tag.startswith(elements.CPIX_PREFIX):
                 continue  # foreign extensions (xs:any ##other) are echoed untouched
@@ -114,9 +115,7 @@ def _signalling_children(element: Element, kid: uuid.UUID, system_id: str) -> li
         elif name in _SIMPLE_CHILDREN:
             key = _SIMPLE_CHILDREN[name]
         else:
-            raise CpixError(
-                f"Unsupported DRMSystem child {name} in DRMSystem {system_id} for KID {kid}", reason="drm_unsupported"
-            )
+            raise UnsupportedDrmSystem(f"Unsupported DRMSystem child {name} in DRMSystem {system_id} for KID {kid}")
         if key in seen:
             raise CpixError(f"Duplicate {name} in DRMSystem {system_id} for KID {kid}")
         seen.add(key)

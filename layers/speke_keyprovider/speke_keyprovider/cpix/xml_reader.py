@@ -10,7 +10,7 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from ..errors import CpixError
+from ..errors import CpixError, Reason
 
 MAX_XML_DEPTH = 32  # a response is 9 levels deep; foreign extensions get the rest
 
@@ -39,7 +39,7 @@ class _DefusedParser(DefusedXMLParser):
             depth += 1
             if depth > MAX_XML_DEPTH:
                 raise CpixError(
-                    f"XML nested too deeply: at most {MAX_XML_DEPTH} levels of elements", reason="xml_too_deep"
+                    f"XML nested too deeply: at most {MAX_XML_DEPTH} levels of elements", reason=Reason.XML_TOO_DEEP
                 )
             name = names.get(tag)
             if name is None:
@@ -71,12 +71,12 @@ def parse_xml(body: bytes) -> Element:
         kind = type(exc).__name__.replace("Forbidden", "")
         raise CpixError(
             f"Forbidden XML construct: {kind} (DTDs, entities and external references are refused)",
-            reason="xml_forbidden",
+            reason=Reason.XML_FORBIDDEN,
         ) from None
     except ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
-        raise CpixError(f"Malformed XML at line {line}, column {column}", reason="xml_malformed") from None
+        raise CpixError(f"Malformed XML at line {line}, column {column}", reason=Reason.XML_MALFORMED) from None
     except (LookupError, ValueError):  # unknown (LookupError) or multi-byte (expat ValueError) encodings
         raise CpixError(
-            "Unsupported XML encoding declaration: UTF-8 or UTF-16 expected", reason="xml_encoding"
+            "Unsupported XML encoding declaration: UTF-8 or UTF-16 expected", reason=Reason.XML_ENCODING
         ) from None

@@ -103,7 +103,7 @@ def speke_v1_hls_values(uri: str, key_format: str, children: frozenset[AnyChild]
 
 def scheme_incompatible(system_id: str) -> CpixError:
     """The spec's verbatim error for a scheme the DRM system cannot carry."""
-    return CpixError(f"ContentKey@commonEncryptionScheme non compatible with DRMSystem {system_id}")
+    return UnsupportedDrmSystem(f"ContentKey@commonEncryptionScheme non compatible with DRMSystem {system_id}")
 
 
 def child_unsupported(system_id: str, child: AnyChild) -> UnsupportedDrmSystem:

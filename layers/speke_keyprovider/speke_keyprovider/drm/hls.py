@@ -29,14 +29,22 @@ def sample_aes_method(system_id: str, scheme: str) -> str:
         raise scheme_incompatible(system_id) from None
 
 
+def quoted_string_problem(value: str) -> str | None:
+    """What keeps ``value`` from being an RFC 8216 quoted-string (a double quote, CR or LF), or None."""
+    if '"' in value or "\r" in value or "\n" in value:
+        return "yields a value with a double quote or a line break"
+    return None
+
+
 def quoted(value: str, *, setting: str | None = None) -> str:
     """An RFC 8216 quoted-string: no double quote, CR or LF inside.
 
-    The values we quote come from fixed text, base64 or a deployment template (``setting`` names it);
-    a template that yields a forbidden character is a deployment error, never silently patched.
+    The values we quote come from fixed text, base64 or a deployment template (``setting`` names it).
+    Settings refuse such a template when first read; this check stays as the renderer's own guard.
     """
-    if '"' in value or "\r" in value or "\n" in value:
-        raise ConfigurationError(f"{setting or 'HLS attribute'} yields a value with a double quote or a line break")
+    problem = quoted_string_problem(value)
+    if problem:
+        raise ConfigurationError(f"{setting or 'HLS attribute'} {problem}")
     return f'"{value}"'
 
 

@@ -18,6 +18,7 @@ no value derived from key material ever lands in a manifest or a segment header.
 from __future__ import annotations
 
 import struct
+import uuid
 from functools import lru_cache
 
 from ..errors import ConfigurationError
@@ -46,19 +47,35 @@ def escape(text: str) -> str:
 
 
 def wrm_header(ctx: KeySignalContext) -> str:
-    kid_value = b64(ctx.kid.bytes_le)
-    la_url = ctx.settings.playready_la_url
+    return _wrm_header(ctx.kid, ctx.scheme, ctx.settings.playready_la_url)
+
+
+def _wrm_header(kid: uuid.UUID, scheme: str, la_url: str | None) -> str:
+    kid_value = b64(kid.bytes_le)
     la = f"<LA_URL>{escape(la_url)}</LA_URL>" if la_url else ""
     return (
         f'<WRMHEADER xmlns="{HEADER_NS}" version="4.3.0.0"><DATA><PROTECTINFO><KIDS>'
-        f'<KID ALGID="{ALGIDS[ctx.scheme]}" VALUE="{kid_value}"></KID>'
+        f'<KID ALGID="{ALGIDS[scheme]}" VALUE="{kid_value}"></KID>'
         f"</KIDS></PROTECTINFO>{la}</DATA></WRMHEADER>"
     )
 
 
+def _pro_size(header: str) -> int:
+    return 4 + 2 + 2 + 2 + len(header.encode("utf-16-le"))
+
+
+def header_budget_problem(la_url: str) -> str | None:
+    """Why a header with this LA_URL would not fit a PlayReady Object, or None. Every header holds one KID
+    (one PRO per key), so the size checked here is the size of every header the renderer will write."""
+    size = max(_pro_size(_wrm_header(uuid.UUID(int=0), scheme, la_url)) for scheme in ALGIDS)
+    if size > _MAX_PRO:
+        return f"is too long for a PlayReady Object: {size} bytes, at most {_MAX_PRO}"
+    return None
+
+
 def playready_object(header: str) -> bytes:
     value = header.encode("utf-16-le")
-    total = 4 + 2 + 2 + 2 + len(value)
+    total = _pro_size(header)
     if total > _MAX_PRO:
         raise ConfigurationError("PLAYREADY_LA_URL is too long for a PlayReady Object (15 KB)")
     return struct.pack("<IHHH", total, 1, _RECORD_PLAYREADY_HEADER, len(value)) + value

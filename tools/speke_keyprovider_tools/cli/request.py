@@ -1,0 +1,288 @@
+"""``speke-keyprovider request URL``: send a MediaPackage-style SPEKE v2 request (SigV4) and check the answer."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+from ._files import read_cert_der, read_private_key
+from ._output import EXIT_FAIL, EXIT_OK, CliError, Out, add_common_flags, emit_json
+from .signing import credentials, send_signed
+
+DRM_NAMES = ("widevine", "playready", "fairplay", "clearkey", "aes128")
+
+REQUEST_EXAMPLES = """\
+examples:
+  # against `make run` (it prints the credentials it accepts)
+  speke-keyprovider request http://127.0.0.1:3000/copyProtection \\
+      --access-key AKIALOCAL... --secret-key ... --region us-east-1
+  # a deployed endpoint, credentials from the standard AWS chain, encrypted key delivery
+  speke-keyprovider request https://abc123.execute-api.eu-west-1.amazonaws.com/Prod/copyProtection \\
+      --video-preset PRESET_VIDEO_3 --audio-preset PRESET_AUDIO_2 --drm widevine,playready \\
+      --scheme cenc --periods 2 --cert delivery.cert.pem --key delivery.key.pem --save ./speke-check
+  # every preset pair and DRM combination, one line each
+  speke-keyprovider request http://127.0.0.1:3000/copyProtection --matrix ...
+"""
+
+
+def register(sub: Any) -> None:
+    from ..client.request_builder import AUDIO_PRESETS, SCHEMES, VIDEO_PRESETS
+
+    p = sub.add_parser(
+        "request",
+        help="send a MediaPackage-style request and check the answer",
+        description="Build a MediaPackage-v2-style SPEKE v2 request, sign it (SigV4, service "
+        "execute-api), send it and check the answer against every rule of the "
+        "contract. Works against any SPEKE v2 key provider.",
+        epilog=REQUEST_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("url", help="the key provider URL, e.g. https://.../copyProtection")
+    p.add_argument("--content-id", default="speke-keyprovider-check", help="CPIX@contentId (default: %(default)s)")
+    p.add_argument(
+        "--video-preset",
+        default="PRESET_VIDEO_1",
+        choices=VIDEO_PRESETS,
+        metavar="PRESET",
+        help="PRESET_VIDEO_1..8, SHARED or UNENCRYPTED (default: %(default)s)",
+    )
+    p.add_argument(
+        "--audio-preset",
+        default="PRESET_AUDIO_1",
+        choices=AUDIO_PRESETS,
+        metavar="PRESET",
+        help="PRESET_AUDIO_1..3, SHARED or UNENCRYPTED (default: %(default)s)",
+    )
+    p.add_argument(
+        "--drm",
+        default="widevine,playready,fairplay",
+        help=f"comma-separated: {','.join(DRM_NAMES)} or system ids (default: %(default)s)",
+    )
+    p.add_argument("--scheme", default="cbcs", choices=SCHEMES, help="commonEncryptionScheme (default: %(default)s)")
+    p.add_argument("--periods", type=int, default=1, help="key periods in the request (default: %(default)s)")
+    p.add_argument("--cert", type=Path, help="delivery certificate (PEM or DER): ask for encrypted keys")
+    p.add_argument("--key", type=Path, help="its private key (PEM), to decrypt and verify the answer")
+    p.add_argument("--region", help="SigV4 region (default: from the URL, else the AWS config, else us-east-1)")
+    p.add_argument("--profile", help="AWS profile for the credential chain")
+    p.add_argument("--access-key", help="explicit access key id (e.g. the one `make run` prints)")
+    p.add_argument("--secret-key", help="explicit secret access key")
+    p.add_argument("--session-token", help="explicit session token")
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds per HTTP request (default: %(default)s)")
+    p.add_argument("--show-keys", action="store_true", help="print the content keys themselves")
+    p.add_argument("--save", type=Path, metavar="DIR", help="keep the request, the response and the report in DIR")
+    p.add_argument(
+        "--matrix",
+        action="store_true",
+        help="run every preset pair and DRM combination (clear and, with --cert, encrypted)",
+    )
+    add_common_flags(p)
+    p.set_defaults(run=cmd_request)
+
+
+def _request_cases(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from ..client.request_builder import AUDIO_PRESETS, VIDEO_PRESETS, resolve_system
+
+    drm = [d.strip() for d in args.drm.split(",") if d.strip()]
+    for name in drm:
+        try:
+            resolve_system(name)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    if not args.matrix:
+        return [{"video": args.video_preset, "audio": args.audio_preset, "drm": drm, "scheme": args.scheme}]
+    cases = []
+    pairs = [
+        (v, a)
+        for v, a in itertools.product(VIDEO_PRESETS, AUDIO_PRESETS)
+        if (v == "SHARED") == (a == "SHARED") and not (v == a == "UNENCRYPTED")
+    ]
+    for scheme in ("cbcs", "cenc"):
+        every = [d for d in DRM_NAMES if scheme == "cbcs" or d != "fairplay"]
+        for video, audio in pairs:  # every preset pair, every system at once
+            cases.append({"video": video, "audio": audio, "drm": every, "scheme": scheme})
+        for size in range(1, len(every) + 1):  # every DRM combination, one preset pair
+            for combo in itertools.combinations(every, size):
+                cases.append(
+                    {
+                        "video": "PRESET_VIDEO_2",
+                        "audio": "PRESET_AUDIO_2",
+                        "drm": list(combo),
+                        "scheme": scheme,
+                    }
+                )
+    return cases
+
+
+def cmd_request(args: argparse.Namespace, out: Out, err: Out) -> int:
+    from ..client.conformance import check_response
+    from ..client.request_builder import build_request
+
+    if not args.url.startswith(("http://", "https://")):
+        raise CliError("URL must start with http:// or https://")
+    if not 1 <= args.periods <= 100:
+        raise CliError("--periods must be between 1 and 100")
+    if args.key and not args.cert:
+        raise CliError("--key needs --cert (the certificate to put in the request)")
+    cert_der = read_cert_der(args.cert) if args.cert else None
+    private_key = read_private_key(args.key) if args.key else None
+    creds, region = credentials(args)
+    cases = _request_cases(args)
+    results = []
+    failed = 0
+    for number, case in enumerate(cases, start=1):
+        try:
+            built = build_request(
+                content_id=args.content_id,
+                video_preset=case["video"],
+                audio_preset=case["audio"],
+                drm_systems=case["drm"],
+                scheme=case["scheme"],
+                periods=args.periods,
+                certificate_der=cert_der,
+            )
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        status, headers, body, seconds = send_signed(args.url, built.xml, creds, region, timeout=args.timeout)
+        report = check_response(built, status, headers, body, private_key)
+        failed += not report.ok
+        summary = {
+            "video_preset": case["video"],
+            "audio_preset": case["audio"],
+            "drm": case["drm"],
+            "scheme": case["scheme"],
+            "periods": args.periods,
+            "encrypted": cert_der is not None,
+            "content_id": args.content_id,
+            "url": args.url,
+            "region": region,
+            "elapsed_ms": round(seconds * 1000, 1),
+            "user_agent": {k.lower(): v for k, v in headers.items()}.get("x-speke-user-agent"),
+        }
+        if args.save:
+            _save(
+                args.save / f"{number:03d}" if args.matrix else args.save,
+                built.xml,
+                status,
+                headers,
+                body,
+                summary | report.to_dict(show_keys=args.show_keys),
+            )
+        results.append((summary, report))
+        if args.matrix and not args.json:
+            verdict = out.green("PASS") if report.ok else out.red("FAIL")
+            out.line(
+                f"{verdict} {case['scheme']} {case['video']}/{case['audio']} {','.join(case['drm'])} "
+                f"{out.dim(f'{seconds * 1000:.0f} ms')}"
+            )
+            for violation in report.violations:
+                out.line(f"     {out.red('x')} {violation}")
+    if args.json:
+        payload = [summary | report.to_dict(show_keys=args.show_keys) for summary, report in results]
+        emit_json(out.stream, payload if args.matrix else payload[0])
+    elif args.matrix:
+        out.line()
+        out.line(
+            f"{len(cases)} requests, {len(cases) - failed} passed, {failed} failed: "
+            + (out.green("PASS") if not failed else out.red("FAIL"))
+        )
+    else:
+        _print_report(out, *results[0], show_keys=args.show_keys)
+    return EXIT_FAIL if failed else EXIT_OK
+
+
+def _save(
+    directory: Path,
+    request_xml: bytes,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    report: dict[str, Any],
+) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "request.xml").write_bytes(request_xml)
+        (directory / "response.body").write_bytes(body)
+        (directory / "response.json").write_text(json.dumps({"status": status, "headers": headers}, indent=2) + "\n")
+        (directory / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    except OSError as exc:
+        raise CliError(f"cannot save into {directory}: {exc.strerror}") from None
+
+
+def _print_report(out: Out, summary: dict[str, Any], report: Any, *, show_keys: bool) -> None:
+    out.line(out.bold(f"SPEKE v2 check of {summary['url']}"))
+    out.line(
+        f"  request: contentId={summary['content_id']} presets={summary['video_preset']}/"
+        f"{summary['audio_preset']} drm={','.join(summary['drm'])} scheme={summary['scheme']} "
+        f"periods={summary['periods']} keys={'encrypted' if summary['encrypted'] else 'clear'} "
+        f"region={summary['region']}"
+    )
+    out.line(
+        f"  answer:  HTTP {report.status} in {summary['elapsed_ms']:.0f} ms"
+        + (f", {summary['user_agent']}" if summary["user_agent"] else "")
+    )
+    out.line()
+    if report.keys:
+        headers = ["KID", "TRACK TYPE", "PERIOD", "SCHEME", "KEY SHA-256"] + (["KEY (hex)"] if show_keys else [])
+        rows = []
+        for row in report.keys:
+            cells = [
+                row.kid,
+                row.track_type,
+                _short_period(row.period_id),
+                row.scheme,
+                row.sha256_fingerprint_of_key or "-",
+            ]
+            if show_keys:
+                cells.append(row.key_bytes.hex() if row.key_bytes else "-")
+            rows.append(cells)
+        out.table(headers, rows)
+        out.line()
+    if report.signalling:
+        out.line(out.bold("Signalling"))
+        for system, entries in report.signalling.items():
+            for entry in entries:
+                out.line(f"  {system:<9} {entry['kid']}  {entry['child']:<36} {_describe(entry)}")
+        out.line()
+    for warning in report.warnings:
+        out.line(f"{out.yellow('warning:')} {warning}")
+    if report.violations:
+        out.line(out.bold(out.red(f"{len(report.violations)} violation(s)")))
+        for violation in report.violations:
+            out.line(f"  {out.red('x')} {violation}")
+        out.line()
+        out.line(f"Result: {out.red('FAIL')}")
+    else:
+        out.line(f"Result: {out.green('PASS')} (every rule of the SPEKE v2 contract holds)")
+
+
+def _short_period(period_id: str | None) -> str:
+    if not period_id:
+        return "-"
+    return period_id if len(period_id) <= 20 else period_id[:19] + "…"
+
+
+def _describe(entry: dict[str, Any]) -> str:
+    parts = []
+    if "pssh_version" in entry:
+        parts.append(f"pssh v{entry['pssh_version']}")
+        if entry.get("kids"):
+            parts.append(f"kids={len(entry['kids'])}")
+    if "key_ids" in entry:
+        parts.append(f"key_ids={len(entry['key_ids'])}")
+    if entry.get("protection_scheme"):
+        parts.append(f"protection_scheme={entry['protection_scheme']}")
+    if entry.get("provider"):
+        parts.append(f"provider={entry['provider']}")
+    if "wrmheader_version" in entry:
+        parts.append(f"WRMHEADER {entry['wrmheader_version']} ALGID={','.join(entry['algid'])}")
+        if entry.get("la_url"):
+            parts.append(f"LA_URL={entry['la_url']}")
+    if "elements" in entry:
+        parts.append(" + ".join(e.rsplit("}", 1)[-1] for e in entry["elements"]))
+    if "line" in entry:
+        line = entry["line"]
+        parts.append(line if len(line) <= 110 else line[:107] + "...")
+    return "  ".join(parts)
