@@ -14,7 +14,7 @@ from .cpix.answer_rules import answer_rules
 from .cpix.dialect import V2_0, Dialect, check_header
 from .errors import BadRequest, RequestTooLarge, UnsupportedMediaType
 
-SPEKE_VERSION = V2_0.speke_version
+SPEKE_VERSION: str = V2_0.speke_version or "2.0"
 XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 
 
