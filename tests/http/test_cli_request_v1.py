@@ -89,3 +89,8 @@ def test_default_matrix_covers_both_dialects(local_server):  # noqa: F811
 def test_v1_bad_drm_for_endpoint_is_a_usage_error(local_server):  # noqa: F811
     code, _, err = _run("request", local_server, "--speke", "1", "--endpoint", "mss", "--drm", "fairplay", *_creds())
     assert code == 2 and "does not package" in err
+
+
+def test_vod_with_periods_is_a_usage_error(local_server):  # noqa: F811
+    code, _, err = _run("request", local_server, "--speke", "1", "--vod", "--periods", "2", *_creds())
+    assert code == 2 and "VOD" in err

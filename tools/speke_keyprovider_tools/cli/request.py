@@ -225,6 +225,8 @@ def cmd_request(args: argparse.Namespace, out: Out, err: Out) -> int:
         raise CliError("URL must start with http:// or https://")
     if not 1 <= args.periods <= 100:
         raise CliError("--periods must be between 1 and 100")
+    if args.speke == "1" and not args.live and args.periods != 1 and not args.matrix:
+        raise CliError("--vod: a VOD request has one key and no key periods (leave --periods out)")
     if args.key and not args.cert:
         raise CliError("--key needs --cert (the certificate to put in the request)")
     cert_der = read_cert_der(args.cert) if args.cert else None
