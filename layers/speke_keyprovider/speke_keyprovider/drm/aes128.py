@@ -24,8 +24,13 @@ LEGACY_SYSTEM_ID = "81376844-f976-481e-a84e-cc25d39b0b33"  # the SPEKE v1 docume
 SPEKE_V1_SYSTEM_IDS = (SYSTEM_ID, LEGACY_SYSTEM_ID)
 
 
+def aes128_key_uri(ctx: KeySignalContext) -> str:
+    """The URI players GET the 16-byte key of ``ctx.kid`` from (``Settings`` resolved the template)."""
+    return key_uri(ctx.settings.aes128_key_uri_template, "AES128_KEY_URI_TEMPLATE", ctx)
+
+
 def render(ctx: KeySignalContext, children: frozenset[AnyChild]) -> dict[AnyChild, str]:
-    uri = key_uri(ctx.settings.aes128_key_uri_template, "AES128_KEY_URI_TEMPLATE", ctx)
+    uri = aes128_key_uri(ctx)  # one URI for both dialects: v2's EXT-X-KEY line and v1's URIExtXKey
     quoted_uri = quoted(uri, setting="AES128_KEY_URI_TEMPLATE")  # SPEKE v1 too: the encryptor quotes it
     out = speke_v1_hls_values(uri, KEYFORMAT, children)
     if children & HLS_CHILDREN:
