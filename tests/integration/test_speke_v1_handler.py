@@ -17,7 +17,7 @@ from speke_keyprovider_tools.client.speke_v1_request import ENDPOINTS, V1_DEFINE
 
 from tests import cpixdocs_v1 as d
 from tests.conftest import EVENTS, MASTER_KEY, load_event, rest_event
-from tests.unit.test_cpix_v1 import hostile_v1_cases
+from tests.cpixdocs_v1 import hostile_v1_cases
 
 V1_EVENTS = sorted(p.name for p in EVENTS.glob("*-v1-*.json"))
 V1_HEADERS = {"Content-Type": "application/xml"}

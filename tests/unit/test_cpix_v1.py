@@ -28,6 +28,7 @@ from speke_keyprovider_tools.client.signalling import (
 from tests import cpixdocs as d2
 from tests import cpixdocs_v1 as d
 from tests.conftest import MASTER_KEY
+from tests.cpixdocs_v1 import hostile_v1_cases
 
 NS = {"cpix": "urn:dashif:org:cpix", "pskc": "urn:ietf:params:xml:ns:keyprov:pskc", "speke": d.SPEKE}
 
@@ -258,139 +259,6 @@ def test_derived_iv_is_the_contracts_kdf_and_the_same_for_v1_and_v2():
 
 
 # ------------------------------------------------------------------ refusals, before any key
-
-
-V1_DOC = d.document()
-V2_DOC = d2.document()
-
-
-def hostile_v1_cases(cert_b64: str) -> dict[str, tuple[bytes, str | None, str]]:
-    """name -> (body, X-Speke-Version header, start of the expected error text)."""
-    fp = d.FAIRPLAY
-    return {
-        "v1 document with contentId": (
-            d.document(root='contentId="c1"'),
-            None,
-            "CPIX@contentId is SPEKE v2",
-        ),
-        "v1 document with id and contentId": (
-            d.document(root='id="c1" contentId="c1"'),
-            None,
-            "CPIX@contentId is SPEKE v2",
-        ),
-        "v1 without id": (d.document(root=""), None, "Missing CPIX@id"),
-        "v1 bad id": (d.document(root='id="../etc"'), None, "Invalid CPIX@id"),
-        "v1 with header but no version": (V1_DOC, "2.0", "Missing CPIX@version"),
-        "v2 without header": (V2_DOC, None, "Unsupported SPEKE version: the document has CPIX@version"),
-        "v2 with speke children": (
-            d2.document(
-                systems=f'<cpix:DRMSystemList><cpix:DRMSystem kid="{d2.KID_VIDEO}" systemId="{fp}" '
-                f'xmlns:speke="{d.SPEKE}"><speke:KeyFormat/></cpix:DRMSystem>'
-                f'<cpix:DRMSystem kid="{d2.KID_AUDIO}" systemId="{fp}"/></cpix:DRMSystemList>'
-            ),
-            "2.0",
-            "speke:KeyFormat in DRMSystem",
-        ),
-        "scheme in v1": (
-            d.document(
-                keys=f'<cpix:ContentKeyList><cpix:ContentKey kid="{d.KID}" commonEncryptionScheme="cbcs"/>'
-                "</cpix:ContentKeyList>"
-            ),
-            None,
-            "ContentKey@commonEncryptionScheme for KID",
-        ),
-        "unknown system": (
-            d.document(systems=d.system("11111111-2222-4333-8444-555555555555")),
-            None,
-            "Unsupported DRMSystem@systemId 11111111-2222-4333-8444-555555555555",
-        ),
-        "unknown speke child": (
-            d.document(systems=d.system(fp, "<speke:KeyUri/>")),
-            None,
-            "Unsupported DRMSystem child speke:KeyUri",
-        ),
-        "unknown cpix child": (
-            d.document(systems=d.system(fp, "<cpix:KeyFormat/>")),
-            None,
-            "Unsupported DRMSystem child cpix:KeyFormat",
-        ),
-        "foreign child": (
-            d.document(systems=d.system(fp, '<x:Thing xmlns:x="urn:example"/>')),
-            None,
-            "Unsupported DRMSystem child {urn:example}Thing",
-        ),
-        "v2 child in v1": (
-            d.document(systems=d.system(fp, '<cpix:HLSSignalingData playlist="media"/>')),
-            None,
-            "cpix:HLSSignalingData in DRMSystem",
-        ),
-        "duplicate child": (
-            d.document(systems=d.system(fp, "<cpix:URIExtXKey/><cpix:URIExtXKey/>")),
-            None,
-            "Duplicate cpix:URIExtXKey",
-        ),
-        "duplicate undefined child": (
-            d.document(systems=d.system(fp, "<cpix:PSSH/><cpix:PSSH/>")),
-            None,
-            "Duplicate cpix:PSSH",
-        ),
-        "non-empty child": (
-            d.document(systems=d.system(fp, "<cpix:URIExtXKey>c2tkOi8vZXZpbA==</cpix:URIExtXKey>")),
-            None,
-            "cpix:URIExtXKey in DRMSystem",
-        ),
-        "non-empty undefined child": (
-            d.document(systems=d.system(fp, "<speke:ProtectionHeader>AAAA</speke:ProtectionHeader>")),
-            None,
-            "speke:ProtectionHeader in DRMSystem",
-        ),
-        "no ContentKeyList": (d.document(keys=""), None, "Missing ContentKeyList"),
-        "empty ContentKeyList": (d.document(keys="<cpix:ContentKeyList/>"), None, "Empty ContentKeyList"),
-        "no DRMSystemList": (
-            d.document().replace(b"<cpix:DRMSystemList>", b"<cpix:X>").replace(b"</cpix:DRMSystemList>", b"</cpix:X>"),
-            None,
-            "Missing DRMSystemList",
-        ),
-        "system for another kid": (d.document(systems=d.system(fp, kid=d.KID_2)), None, "DRMSystem@kid"),
-        "duplicate kid": (
-            d.document(
-                keys=f'<cpix:ContentKeyList><cpix:ContentKey kid="{d.KID}"/><cpix:ContentKey kid="{d.KID}"/></cpix:ContentKeyList>'
-            ),
-            None,
-            "Duplicate ContentKey@kid",
-        ),
-        "key data in request": (
-            d.document(
-                keys=f'<cpix:ContentKeyList><cpix:ContentKey kid="{d.KID}"><cpix:Data/></cpix:ContentKey></cpix:ContentKeyList>'
-            ),
-            None,
-            "ContentKey",
-        ),
-        "bad explicitIV": (
-            d.document(
-                keys=f'<cpix:ContentKeyList><cpix:ContentKey kid="{d.KID}" explicitIV="AAAA"/></cpix:ContentKeyList>'
-            ),
-            None,
-            "Invalid ContentKey@explicitIV",
-        ),
-        "usage rule for another kid": (
-            V1_DOC.replace(
-                f'<cpix:ContentKeyUsageRule kid="{d.KID}">'.encode(),
-                f'<cpix:ContentKeyUsageRule kid="{d.KID_2}">'.encode(),
-            ),
-            None,
-            "ContentKeyUsageRule@kid",
-        ),
-        "period filter to nowhere": (
-            V1_DOC.replace(f'periodId="{d.PERIOD}"'.encode(), b'periodId="keyPeriod_other"'),
-            None,
-            "KeyPeriodFilter@periodId",
-        ),
-        "bad period index": (V1_DOC.replace(b'index="11425"', b'index="-1"'), None, "ContentKeyPeriod@index"),
-        "bad certificate": (d.document(delivery=d.delivery_data("AAAA")), None, ""),
-        "unbound prefix": (V1_DOC.replace(f' xmlns:speke="{d.SPEKE}"'.encode(), b""), None, ""),
-        "certificate not base64": (d.document(delivery=d.delivery_data("@@@")), None, "DeliveryData X509Certificate"),
-    }
 
 
 @pytest.mark.parametrize("name", sorted(hostile_v1_cases("")))
