@@ -115,7 +115,7 @@ def handler_env(monkeypatch: pytest.MonkeyPatch, master_key_file: Path) -> pytes
         "TRUSTED_CERT_SHA256",
         "REQUIRE_ENCRYPTED_KEYS",
         "ALLOWED_CALLER_ARNS",
-        "RANDOM_EXPLICIT_IV",
+        "DERIVED_EXPLICIT_IV",
         "XRAY_TRACING",
         "AES128_KEY_URI_TEMPLATE",
     ):

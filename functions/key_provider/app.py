@@ -1,6 +1,7 @@
-"""SPEKE v2 key provider: the Lambda entry point. It only routes: checks live in the library.
+"""SPEKE key provider (v1 and v2): the Lambda entry point. It only routes: checks live in the library.
 
-POST /copyProtection  (API Gateway REST API, AWS_IAM authorisation)
+POST /copyProtection  (API Gateway REST API, AWS_IAM authorisation): the key exchange, every dialect
+GET  /heartbeat       (same authorisation): 200 text/plain once the function's settings load
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def copy_protection() -> Response:
         extra={
             "outcome": "ok",
             "status": 200,
+            "dialect": result.dialect.name,
             "content_id": result.content_id,
             "kids": list(result.kids),
             "key_count": result.key_count,
@@ -73,6 +75,17 @@ def copy_protection() -> Response:
     return Response(
         status_code=200, body=result.body.decode("utf-8"), headers=speke_http.success_headers(result.dialect)
     )
+
+
+@app.get("/heartbeat")
+def heartbeat() -> Response:
+    """SPEKE v1's heartbeat: the caller is checked as for a key request, no key home is called."""
+    runtime = get_runtime()
+    trust.check_caller(
+        trust.caller_arn(app.current_event.raw_event.get("requestContext")), runtime.settings.allowed_caller_arns
+    )
+    metrics.add_metric(name="Heartbeats", unit=MetricUnit.Count, value=1)
+    return Response(status_code=200, body=speke_http.HEARTBEAT_BODY, headers=speke_http.heartbeat_headers())
 
 
 @app.exception_handler(SpekeError)
@@ -92,7 +105,7 @@ def not_found(error: Exception) -> Response:
     _count_refused(Reason.NOT_FOUND)
     return Response(
         status_code=404,
-        body="Not found: the key provider answers POST /copyProtection only",
+        body="Not found: the key provider answers POST /copyProtection and GET /heartbeat only",
         headers=speke_http.error_headers(),
     )
 

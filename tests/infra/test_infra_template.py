@@ -229,7 +229,7 @@ def test_speke_role_trusts_each_mediapackage_service_for_its_own_resources_only(
     assert "Policies" not in props and "ManagedPolicyArns" not in props
 
 
-def test_speke_role_can_invoke_only_this_apis_post_copy_protection(resources):
+def test_speke_role_can_invoke_only_this_apis_post_copy_protection_and_heartbeat(resources):
     policies = role_policies(resources, "SpekeRole")
     assert len(policies) == 1
     statements = list(walk_statements(policies[0][2]))
@@ -238,14 +238,15 @@ def test_speke_role_can_invoke_only_this_apis_post_copy_protection(resources):
     assert statement["Effect"] == "Allow"
     assert as_list(statement["Action"]) == ["execute-api:Invoke"]
     api = resources["SpekeApi"]["Properties"]
-    event = resources["KeyProviderFunction"]["Properties"]["Events"]["CopyProtection"]["Properties"]
+    events = resources["KeyProviderFunction"]["Properties"]["Events"]
     assert api["StageName"] == STAGE
-    expected = (
+    expected = [
         "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${SpekeApi}/"
-        f"{api['StageName']}/{event['Method'].upper()}{event['Path']}"
-    )
-    assert as_list(statement["Resource"]) == [{"Fn::Sub": expected}]
-    assert expected.endswith("/v1/POST/copyProtection")
+        f"{api['StageName']}/{events[name]['Properties']['Method'].upper()}{events[name]['Properties']['Path']}"
+        for name in ("CopyProtection", "Heartbeat")
+    ]
+    assert as_list(statement["Resource"]) == [{"Fn::Sub": arn} for arn in expected]
+    assert expected[0].endswith("/v1/POST/copyProtection") and expected[1].endswith("/v1/GET/heartbeat")
 
 
 # ------------------------------------------------------------------ the function
@@ -396,12 +397,18 @@ def test_api_is_regional_iam_authorised_logged_and_throttled(resources):
     assert settings["DataTraceEnabled"] is False
     assert not api.get("BinaryMediaTypes")
     events = resources["KeyProviderFunction"]["Properties"]["Events"]
-    assert list(events) == ["CopyProtection"]
+    assert list(events) == ["CopyProtection", "Heartbeat"]
     assert events["CopyProtection"]["Type"] == "Api"
     assert events["CopyProtection"]["Properties"] == {
         "RestApiId": {"Ref": "SpekeApi"},
         "Path": "/copyProtection",
         "Method": "post",
+    }
+    assert events["Heartbeat"]["Type"] == "Api"
+    assert events["Heartbeat"]["Properties"] == {
+        "RestApiId": {"Ref": "SpekeApi"},
+        "Path": "/heartbeat",
+        "Method": "get",
     }
 
 
@@ -413,7 +420,7 @@ def test_api_resource_policy_allows_only_the_speke_role_and_allowed_callers(reso
     (allow,), (deny,) = allows, denies
     assert allow["Principal"] == {"AWS": SPEKE_CALLERS}
     assert allow["Action"] == "execute-api:Invoke"
-    assert allow["Resource"] == f"execute-api:/{STAGE}/POST/copyProtection"
+    assert allow["Resource"] == [f"execute-api:/{STAGE}/POST/copyProtection", f"execute-api:/{STAGE}/GET/heartbeat"]
     assert deny["Principal"] == "*"
     assert deny["Action"] == "execute-api:Invoke"
     assert deny["Resource"] == "execute-api:/*"
@@ -620,7 +627,7 @@ def test_parameters_and_outputs(template):
         "PlayReadyLaUrl",
         "FairPlaySkdTemplate",
         "Aes128KeyUriTemplate",
-        "RandomExplicitIv",
+        "DerivedExplicitIv",
         "LogLevel",
         "LogRetentionDays",
         "AlarmEmail",
@@ -676,26 +683,31 @@ TRANSFORM_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(TRANSFORM_CASES))
-def test_transformed_api_has_one_iam_method_invoking_lambda_with_its_own_permission(sam_transform, case):
+def test_transformed_api_has_two_iam_methods_invoking_lambda_with_its_own_permission(sam_transform, case):
     # key delivery is off in these cases (its resources, all conditional, are in tests/infra/test_infra_key_delivery.py)
     out = {lid: r for lid, r in sam_transform(TRANSFORM_CASES[case])["Resources"].items() if "KeyDelivery" not in lid}
     (api,) = [r for r in out.values() if r["Type"] == "AWS::ApiGateway::RestApi"]
     body = api["Properties"]["Body"]
-    assert list(body["paths"]) == ["/copyProtection"]
+    assert sorted(body["paths"]) == ["/copyProtection", "/heartbeat"]
     assert list(body["paths"]["/copyProtection"]) == ["post"]
-    method = body["paths"]["/copyProtection"]["post"]
-    assert method["security"] == [{"AWS_IAM": []}]
-    integration = method["x-amazon-apigateway-integration"]
-    assert integration["type"] == "aws_proxy"
-    assert "credentials" not in integration  # not the caller's credentials: API Gateway's own permission
+    assert list(body["paths"]["/heartbeat"]) == ["get"]
+    for method in (body["paths"]["/copyProtection"]["post"], body["paths"]["/heartbeat"]["get"]):
+        assert method["security"] == [{"AWS_IAM": []}]
+        integration = method["x-amazon-apigateway-integration"]
+        assert integration["type"] == "aws_proxy"
+        assert "credentials" not in integration  # not the caller's credentials: API Gateway's own permission
     stages = [r for r in out.values() if r["Type"] == "AWS::ApiGateway::Stage"]
     assert [s["Properties"]["StageName"] for s in stages] == [STAGE]
-    (permission,) = [r for r in out.values() if r["Type"] == "AWS::Lambda::Permission"]
-    assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
-    source, names = permission["Properties"]["SourceArn"]["Fn::Sub"]
-    assert source.endswith("/POST/copyProtection") and names["__ApiId__"] == {"Ref": "SpekeApi"}
-    # the API invokes the live alias, never $LATEST
-    assert permission["Properties"]["FunctionName"] == {"Ref": "KeyProviderFunctionAliaslive"}
+    permissions = [r for r in out.values() if r["Type"] == "AWS::Lambda::Permission"]
+    sources = []
+    for permission in permissions:
+        assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        source, names = permission["Properties"]["SourceArn"]["Fn::Sub"]
+        assert names["__ApiId__"] == {"Ref": "SpekeApi"}
+        sources.append(source.rsplit("/", 2)[-2:])
+        # the API invokes the live alias, never $LATEST
+        assert permission["Properties"]["FunctionName"] == {"Ref": "KeyProviderFunctionAliaslive"}
+    assert sorted(sources) == [["GET", "heartbeat"], ["POST", "copyProtection"]]
     assert "KeyProviderFunctionAliaslive.Arn" in json.dumps(integration["uri"]) or "Aliaslive" in json.dumps(
         integration["uri"]
     )
@@ -730,7 +742,9 @@ def test_transformed_resource_policy_names_the_allowed_callers(sam_transform):
     text = json.dumps(policy)
     assert "arn:aws:iam::111122223333:role/speke-tester" in text
     allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
-    assert [s["Resource"] for s in allow] == [f"execute-api:/{STAGE}/POST/copyProtection"]
+    assert [s["Resource"] for s in allow] == [
+        [f"execute-api:/{STAGE}/POST/copyProtection", f"execute-api:/{STAGE}/GET/heartbeat"]
+    ]
     assert '"*"' not in json.dumps([s["Principal"] for s in allow])
 
 

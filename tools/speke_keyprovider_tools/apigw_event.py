@@ -58,7 +58,7 @@ def rest_proxy_event(
         )
     params = dict(query) if query else None
     return {
-        "resource": "/copyProtection",
+        "resource": path,
         "path": path,
         "httpMethod": method,
         "headers": headers,
@@ -68,7 +68,7 @@ def rest_proxy_event(
         "pathParameters": None,
         "stageVariables": None,
         "requestContext": {
-            "resourcePath": "/copyProtection",
+            "resourcePath": path,
             "httpMethod": method,
             "path": f"/{stage}{path}",
             "stage": stage,

@@ -1,7 +1,8 @@
 """``make run``: the key provider on loopback, doing what API Gateway does for this API, then calling
 the same ``lambda_handler`` as the deployed function.
 
-* ``POST /copyProtection`` only; SigV4 (service ``execute-api``, region ``LOCAL_SIGV4_REGION``) checked
+* ``POST /copyProtection`` and ``GET /heartbeat`` only (the API's two methods);
+  SigV4 (service ``execute-api``, region ``LOCAL_SIGV4_REGION``) checked
   against ``LOCAL_SIGV4_ACCESS_KEY_ID`` / ``LOCAL_SIGV4_SECRET_ACCESS_KEY`` (generated and printed
   when unset); unsigned, badly signed, wrong-service/region or stale requests get 403.
 * Every setting of the Lambda function is honoured (environment variables). Default key home:
@@ -45,6 +46,7 @@ DEFAULT_HANDLER = Path("functions/key_provider/app.py")
 DEFAULT_DELIVERY_HANDLER = Path("functions/key_delivery/app.py")
 DELIVERY_PREFIXES = ("/keys", "/clearkey")
 DEFAULT_STATE_DIR = Path(".local-state")
+ROUTES = {"/copyProtection": "POST", "/heartbeat": "GET"}  # the API's resources and their one method each
 
 
 def load_handler(path: Path, module_name: str = "speke_local_app") -> Callable[[dict, Any], dict]:
@@ -208,8 +210,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         if self.server.delivery_handler is not None and is_delivery_path(path):
             return self._deliver(method, path, query, body)
-        if path != "/copyProtection" or method != "POST":
-            status = 403 if path != "/copyProtection" else 405
+        if ROUTES.get(path) != method:
+            status = 403 if path not in ROUTES else 405
             return status, json_headers, b'{"message":"Missing Authentication Token"}'
         headers = {name: value for name, value in self.headers.items()}
         bound_host, bound_port = self.server.server_address[:2]

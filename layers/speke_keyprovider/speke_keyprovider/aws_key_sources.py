@@ -28,7 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import call_budget
 from .errors import BackendUnavailable, Reason
-from .key_derivation import cek_from_mac, derivation_message
+from .key_derivation import IV_LABEL, LABEL, cek_from_mac, derivation_message
 from .key_sources import MasterKeySource, MasterKeyTooShort, master_key_from_text
 
 logger = logging.getLogger(__name__)
@@ -227,7 +227,7 @@ class KmsDerivedKeys:
         self._client = client
         self._clock = clock
         self._max_entries = max_entries
-        self._cache: OrderedDict[tuple[str, uuid.UUID], tuple[bytes, float]] = OrderedDict()
+        self._cache: OrderedDict[tuple[bytes, str, uuid.UUID], tuple[bytes, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -239,16 +239,27 @@ class KmsDerivedKeys:
             self._client = deadline_bound(raw, "kms", workers=KMS_PARALLELISM)
         return self._client
 
-    def _mac_request(self, content_id: str, kid: uuid.UUID) -> dict[str, Any]:
-        return {"KeyId": self._key_id, "MacAlgorithm": "HMAC_SHA_256", "Message": derivation_message(content_id, kid)}
+    def _mac_request(self, label: bytes, content_id: str, kid: uuid.UUID) -> dict[str, Any]:
+        return {
+            "KeyId": self._key_id,
+            "MacAlgorithm": "HMAC_SHA_256",
+            "Message": derivation_message(content_id, kid, label),
+        }
 
     def content_keys(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+        return self._derive(LABEL, content_id, kids, "content keys")
+
+    def explicit_ivs(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+        """GenerateMac on the same message with the label ``speke-iv-v1`` (cached like the keys)."""
+        return self._derive(IV_LABEL, content_id, kids, "explicit IVs")
+
+    def _derive(self, label: bytes, content_id: str, kids: Sequence[uuid.UUID], what: str) -> dict[uuid.UUID, bytes]:
         now = self._clock()
         keys: dict[uuid.UUID, bytes] = {}
         missing: list[uuid.UUID] = []
         with self._lock:
             for kid in kids:
-                entry = self._cache.get((content_id, kid))
+                entry = self._cache.get((label, content_id, kid))
                 if entry is not None and now - entry[1] < self._ttl:
                     keys[kid] = entry[0]
                 else:
@@ -257,7 +268,7 @@ class KmsDerivedKeys:
             return keys
         deadline = call_budget.current()
         client = self._get_client()
-        futures = {kid: client.submit("generate_mac", **self._mac_request(content_id, kid)) for kid in missing}
+        futures = {kid: client.submit("generate_mac", **self._mac_request(label, content_id, kid)) for kid in missing}
         done, late = wait(futures.values(), timeout=deadline.remaining())
         failure: BaseException | None = None
         if late:
@@ -276,27 +287,34 @@ class KmsDerivedKeys:
                     "budget_seconds": round(deadline.budget, 3),
                 },
             )
-            return self._grace_or_raise(content_id, missing, keys, now)
+            return self._grace_or_raise(label, content_id, missing, keys, now, what)
+        # the first 16 bytes of each MAC: a CEK, or with IV_LABEL an explicitIV
         fetched = {kid: cek_from_mac(future.result()["Mac"]) for kid, future in futures.items()}
         with self._lock:
-            for kid, cek in fetched.items():
-                self._cache[(content_id, kid)] = (cek, now)
-                self._cache.move_to_end((content_id, kid))
+            for kid, value in fetched.items():
+                self._cache[(label, content_id, kid)] = (value, now)
+                self._cache.move_to_end((label, content_id, kid))
             while len(self._cache) > self._max_entries:
                 self._cache.popitem(last=False)
         keys.update(fetched)
         return keys
 
     def _grace_or_raise(
-        self, content_id: str, missing: list[uuid.UUID], keys: dict[uuid.UUID, bytes], now: float
+        self,
+        label: bytes,
+        content_id: str,
+        missing: list[uuid.UUID],
+        keys: dict[uuid.UUID, bytes],
+        now: float,
+        what: str,
     ) -> dict[uuid.UUID, bytes]:
         with self._lock:
             for kid in missing:
-                entry = self._cache.get((content_id, kid))
+                entry = self._cache.get((label, content_id, kid))
                 if entry is None or now - entry[1] >= self._ttl + self._grace:
                     raise BackendUnavailable(reason=Reason.KMS_UNAVAILABLE)
                 keys[kid] = entry[0]
-        logger.warning("serving cached content keys within their grace period", extra={"keys": len(missing)})
+        logger.warning(f"serving cached {what} within their grace period", extra={"keys": len(missing)})
         return keys
 
     def clear_cache(self) -> None:

@@ -1,6 +1,7 @@
 """Where content keys come from: the ``KeySource`` port and its AWS-free adapters.
 
-A key source answers ``content_keys(content_id, kids)`` with the derived CEK of each kid. Local
+A key source answers ``content_keys(content_id, kids)`` with the derived CEK of each kid, and
+``explicit_ivs(content_id, kids)`` with the derived IV of each (same KDF, another label). Local
 homes hold the master key bytes and run the KDF in process; the KMS home (``aws_key_sources``)
 asks KMS for the MAC so the master never leaves it. All give the same keys.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import BackendUnavailable, ConfigurationError, Reason
-from .key_derivation import MIN_MASTER_KEY_LENGTH, derive_cek
+from .key_derivation import MIN_MASTER_KEY_LENGTH, derive_cek, derive_explicit_iv
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -25,6 +26,10 @@ class KeySource(Protocol):
 
     def content_keys(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
         """The CEK of every kid; raises ``BackendUnavailable`` when the key home cannot answer."""
+        ...
+
+    def explicit_ivs(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+        """The derived explicitIV of every kid (``DERIVED_EXPLICIT_IV``; label ``speke-iv-v1``)."""
         ...
 
 
@@ -59,6 +64,10 @@ class MasterKeySource:
     def content_keys(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
         master = self._load_master()
         return {kid: derive_cek(master, content_id, kid) for kid in kids}
+
+    def explicit_ivs(self, content_id: str, kids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+        master = self._load_master()
+        return {kid: derive_explicit_iv(master, content_id, kid) for kid in kids}
 
 
 class StaticMasterKey(MasterKeySource):

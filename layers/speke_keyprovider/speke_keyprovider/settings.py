@@ -42,7 +42,7 @@ SETTINGS: dict[str, str] = {
     "PLAYREADY_LA_URL": "",
     "FAIRPLAY_SKD_TEMPLATE": DEFAULT_FAIRPLAY_SKD_TEMPLATE,
     "AES128_KEY_URI_TEMPLATE": DEFAULT_AES128_KEY_URI_TEMPLATE,
-    "RANDOM_EXPLICIT_IV": "false",
+    "DERIVED_EXPLICIT_IV": "false",
     "XRAY_TRACING": "false",
     "POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME,
     "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
@@ -69,7 +69,7 @@ class SignallingSettings:
     playready_la_url: str | None = None
     fairplay_skd_template: str = DEFAULT_FAIRPLAY_SKD_TEMPLATE
     aes128_key_uri_template: str = DEFAULT_AES128_KEY_URI_TEMPLATE
-    random_explicit_iv: bool = False
+    derived_explicit_iv: bool = False  # supply speke-v1.md section 5's derived IV to keys sent without one
     # Key delivery (DeliverySettings): the ClearKey licence URL template, set when ClearKey delivery is on.
     clearkey_laurl_template: str | None = None
 
@@ -161,7 +161,7 @@ class Settings:
                 aes128_key_uri_template=_template(
                     env, "AES128_KEY_URI_TEMPLATE", DEFAULT_AES128_KEY_URI_TEMPLATE, schemes=("https://", "http://")
                 ),
-                random_explicit_iv=read_bool(env, "RANDOM_EXPLICIT_IV", False),
+                derived_explicit_iv=read_bool(env, "DERIVED_EXPLICIT_IV", False),
             ),
             observability=ObservabilitySettings.from_env(env),
             delivery=delivery,

@@ -1,6 +1,6 @@
 """``speke-keyprovider``: the operator's command line, one module per command.
 
-    request URL      send a MediaPackage-v2-style SPEKE v2 request (SigV4) and check the answer  (request.py)
+    request URL      send a MediaPackage-style SPEKE v2 or v1 request (SigV4) and check the answer  (request.py)
     derive           the content key of (contentId, kid) from a key home, for licence servers  (derive.py)
     cert check FILE  vet a delivery certificate exactly as the provider does; print its fingerprint  (cert.py)
     cert new         make a self-signed RSA-2048/SHA-512 test certificate and key  (cert.py)
@@ -29,7 +29,7 @@ __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_UNAVAILABLE", "EXIT_USAGE", "CliError",
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="speke-keyprovider",
-        description="Operator tools for a SPEKE v2 key provider (AWS Elemental MediaPackage v2).",
+        description="Operator tools for a SPEKE key provider (AWS Elemental MediaPackage v1 and v2, MediaConvert).",
         epilog="exit codes: 0 ok, 1 a rule is broken (check failed / certificate rejected), "
         "2 usage error, 3 provider or key home unreachable.\n"
         "Run `speke-keyprovider COMMAND --help` for examples.",

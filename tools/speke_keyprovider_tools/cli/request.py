@@ -1,4 +1,9 @@
-"""``speke-keyprovider request URL``: send a MediaPackage-style SPEKE v2 request (SigV4) and check the answer."""
+"""``speke-keyprovider request URL``: send a MediaPackage-style SPEKE request (SigV4) and check the answer.
+
+``--speke 2`` (the default for one request): a MediaPackage v2 request (presets, scheme). ``--speke 1``: a
+MediaPackage v1 / MediaConvert request for one endpoint type (``--endpoint hls|dash|cmaf|mss``, ``--live`` or
+``--vod``). ``--matrix`` runs every v2 case and every v1 endpoint shape unless ``--speke`` names one dialect.
+"""
 
 from __future__ import annotations
 
@@ -23,25 +28,49 @@ examples:
   speke-keyprovider request https://abc123.execute-api.eu-west-1.amazonaws.com/Prod/copyProtection \\
       --video-preset PRESET_VIDEO_3 --audio-preset PRESET_AUDIO_2 --drm widevine,playready \\
       --scheme cenc --periods 2 --cert delivery.cert.pem --key delivery.key.pem --save ./speke-check
-  # every preset pair and DRM combination, one line each
+  # a MediaPackage v1 live HLS FairPlay endpoint with encrypted keys (SPEKE v1, no version header)
+  speke-keyprovider request http://127.0.0.1:3000/copyProtection --speke 1 --endpoint hls \
+      --cert delivery.cert.pem --key delivery.key.pem ...
+  # a MediaConvert DASH job (SPEKE v1, VOD)
+  speke-keyprovider request http://127.0.0.1:3000/copyProtection --speke 1 --endpoint dash --vod ...
+  # every preset pair and DRM combination (v2) and every v1 endpoint shape, one line each
   speke-keyprovider request http://127.0.0.1:3000/copyProtection --matrix ...
 """
+V1_MATRIX: dict[str, tuple[tuple[str, ...], ...]] = {
+    "hls": (("fairplay",), ("aes128",), ("aes128-v1",)),
+    "dash": (("widevine", "playready"), ("widevine",), ("playready",), ("clearkey",)),
+    "cmaf": (("widevine", "playready", "fairplay"), ("widevine", "playready"), ("fairplay",)),
+    "mss": (("playready",),),
+}
+"""The SPEKE v1 shapes ``--matrix`` sends (each live and VOD): what MediaPackage v1 endpoints and MediaConvert
+output groups are configured with."""
 
 
 def register(sub: Any) -> None:
     from ..client.request_builder import AUDIO_PRESETS, SCHEMES, VIDEO_PRESETS
+    from ..client.speke_v1_request import ENDPOINTS
 
     p = sub.add_parser(
         "request",
         help="send a MediaPackage-style request and check the answer",
-        description="Build a MediaPackage-v2-style SPEKE v2 request, sign it (SigV4, service "
-        "execute-api), send it and check the answer against every rule of the "
-        "contract. Works against any SPEKE v2 key provider.",
+        description="Build a MediaPackage-style SPEKE request (v2: MediaPackage v2; v1: MediaPackage v1 "
+        "endpoints and MediaConvert jobs), sign it (SigV4, service execute-api), send it and check the "
+        "answer against every rule of the contract. Works against any SPEKE key provider.",
         epilog=REQUEST_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("url", help="the key provider URL, e.g. https://.../copyProtection")
-    p.add_argument("--content-id", default="speke-keyprovider-check", help="CPIX@contentId (default: %(default)s)")
+    p.add_argument(
+        "--speke",
+        choices=("1", "2"),
+        help="SPEKE version: 2 (MediaPackage v2; the default) or 1 (MediaPackage v1, MediaConvert); "
+        "--matrix without --speke runs both",
+    )
+    p.add_argument(
+        "--content-id",
+        default="speke-keyprovider-check",
+        help="CPIX@contentId (v1: CPIX@id, the ResourceId) (default: %(default)s)",
+    )
     p.add_argument(
         "--video-preset",
         default="PRESET_VIDEO_1",
@@ -58,11 +87,32 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--drm",
-        default="widevine,playready,fairplay",
-        help=f"comma-separated: {','.join(DRM_NAMES)} or system ids (default: %(default)s)",
+        help=f"comma-separated: {','.join(DRM_NAMES)}, aes128-v1 (v1) or system ids "
+        "(default: v2 widevine,playready,fairplay; v1 the endpoint's usual systems)",
     )
     p.add_argument("--scheme", default="cbcs", choices=SCHEMES, help="commonEncryptionScheme (default: %(default)s)")
-    p.add_argument("--periods", type=int, default=1, help="key periods in the request (default: %(default)s)")
+    p.add_argument(
+        "--periods",
+        type=int,
+        default=1,
+        help="key periods in the request (v1 live: one key per period) (default: %(default)s)",
+    )
+    v1 = p.add_argument_group("SPEKE v1 (--speke 1)")
+    v1.add_argument(
+        "--endpoint",
+        choices=tuple(ENDPOINTS),
+        default="hls",
+        help="MediaPackage v1 endpoint / MediaConvert output group type (default: %(default)s)",
+    )
+    live = v1.add_mutually_exclusive_group()
+    live.add_argument("--live", dest="live", action="store_true", default=True, help="a live request (default)")
+    live.add_argument("--vod", dest="live", action="store_false", help="a VOD request (MediaConvert): no periods")
+    v1.add_argument(
+        "--children",
+        choices=("all", "minimal"),
+        default="all",
+        help="ask every system for all six v1 children (as AWS's examples) or only its own (default: %(default)s)",
+    )
     p.add_argument("--cert", type=Path, help="delivery certificate (PEM or DER): ask for encrypted keys")
     p.add_argument("--key", type=Path, help="its private key (PEM), to decrypt and verify the answer")
     p.add_argument("--region", help="SigV4 region (default: from the URL, else the AWS config, else us-east-1)")
@@ -85,45 +135,98 @@ def register(sub: Any) -> None:
 def _request_cases(args: argparse.Namespace) -> list[dict[str, Any]]:
     from ..client.request_builder import AUDIO_PRESETS, VIDEO_PRESETS, resolve_system
 
-    drm = [d.strip() for d in args.drm.split(",") if d.strip()]
+    drm = [d.strip() for d in (args.drm or "").split(",") if d.strip()]
     for name in drm:
+        if name.lower() == "aes128-v1":
+            continue
         try:
             resolve_system(name)
         except ValueError as exc:
             raise CliError(str(exc)) from None
     if not args.matrix:
-        return [{"video": args.video_preset, "audio": args.audio_preset, "drm": drm, "scheme": args.scheme}]
-    cases = []
-    pairs = [
-        (v, a)
-        for v, a in itertools.product(VIDEO_PRESETS, AUDIO_PRESETS)
-        if (v == "SHARED") == (a == "SHARED") and not (v == a == "UNENCRYPTED")
-    ]
-    for scheme in ("cbcs", "cenc"):
-        every = [d for d in DRM_NAMES if scheme == "cbcs" or d != "fairplay"]
-        for video, audio in pairs:  # every preset pair, every system at once
-            cases.append({"video": video, "audio": audio, "drm": every, "scheme": scheme})
-        for size in range(1, len(every) + 1):  # every DRM combination, one preset pair
-            for combo in itertools.combinations(every, size):
-                cases.append(
-                    {
-                        "video": "PRESET_VIDEO_2",
-                        "audio": "PRESET_AUDIO_2",
-                        "drm": list(combo),
-                        "scheme": scheme,
-                    }
-                )
+        if args.speke == "1":
+            return [{"speke": "1", "endpoint": args.endpoint, "drm": drm or None, "live": args.live}]
+        return [
+            {
+                "speke": "2",
+                "video": args.video_preset,
+                "audio": args.audio_preset,
+                "drm": drm or ["widevine", "playready", "fairplay"],
+                "scheme": args.scheme,
+            }
+        ]
+    cases: list[dict[str, Any]] = []
+    if args.speke in (None, "2"):
+        pairs = [
+            (v, a)
+            for v, a in itertools.product(VIDEO_PRESETS, AUDIO_PRESETS)
+            if (v == "SHARED") == (a == "SHARED") and not (v == a == "UNENCRYPTED")
+        ]
+        for scheme in ("cbcs", "cenc"):
+            every = [d for d in DRM_NAMES if scheme == "cbcs" or d != "fairplay"]
+            for video, audio in pairs:  # every preset pair, every system at once
+                cases.append({"speke": "2", "video": video, "audio": audio, "drm": every, "scheme": scheme})
+            for size in range(1, len(every) + 1):  # every DRM combination, one preset pair
+                for combo in itertools.combinations(every, size):
+                    cases.append(
+                        {
+                            "speke": "2",
+                            "video": "PRESET_VIDEO_2",
+                            "audio": "PRESET_AUDIO_2",
+                            "drm": list(combo),
+                            "scheme": scheme,
+                        }
+                    )
+    if args.speke in (None, "1"):
+        for endpoint, shapes in V1_MATRIX.items():
+            for systems in shapes:
+                for is_live in (True, False):
+                    cases.append({"speke": "1", "endpoint": endpoint, "drm": list(systems), "live": is_live})
     return cases
+
+
+def _build(case: dict[str, Any], args: argparse.Namespace, cert_der: bytes | None) -> Any:
+    from ..client.request_builder import build_request
+    from ..client.speke_v1_request import build_v1_request
+
+    if case["speke"] == "1":
+        return build_v1_request(
+            content_id=args.content_id,
+            endpoint=case["endpoint"],
+            drm_systems=case["drm"],
+            live=case["live"],
+            periods=args.periods if case["live"] else 1,
+            certificate_der=cert_der,
+            children=args.children,
+        )
+    return build_request(
+        content_id=args.content_id,
+        video_preset=case["video"],
+        audio_preset=case["audio"],
+        drm_systems=case["drm"],
+        scheme=case["scheme"],
+        periods=args.periods,
+        certificate_der=cert_der,
+    )
+
+
+def _label(case: dict[str, Any], built: Any) -> str:
+    """One matrix line's description of the case."""
+    if case["speke"] == "1":
+        systems = ",".join(case["drm"]) if case["drm"] else "default"
+        return f"v1 {case['endpoint']} {'live' if case['live'] else 'vod'} {systems} ({built.scheme})"
+    return f"{case['scheme']} {case['video']}/{case['audio']} {','.join(case['drm'])}"
 
 
 def cmd_request(args: argparse.Namespace, out: Out, err: Out) -> int:
     from ..client.conformance import check_response
-    from ..client.request_builder import build_request
 
     if not args.url.startswith(("http://", "https://")):
         raise CliError("URL must start with http:// or https://")
     if not 1 <= args.periods <= 100:
         raise CliError("--periods must be between 1 and 100")
+    if args.speke == "1" and not args.live and args.periods != 1 and not args.matrix:
+        raise CliError("--vod: a VOD request has one key and no key periods (leave --periods out)")
     if args.key and not args.cert:
         raise CliError("--key needs --cert (the certificate to put in the request)")
     cert_der = read_cert_der(args.cert) if args.cert else None
@@ -134,32 +237,30 @@ def cmd_request(args: argparse.Namespace, out: Out, err: Out) -> int:
     failed = 0
     for number, case in enumerate(cases, start=1):
         try:
-            built = build_request(
-                content_id=args.content_id,
-                video_preset=case["video"],
-                audio_preset=case["audio"],
-                drm_systems=case["drm"],
-                scheme=case["scheme"],
-                periods=args.periods,
-                certificate_der=cert_der,
-            )
+            built = _build(case, args, cert_der)
         except ValueError as exc:
             raise CliError(str(exc)) from None
-        status, headers, body, seconds = send_signed(args.url, built.xml, creds, region, timeout=args.timeout)
+        status, headers, body, seconds = send_signed(
+            args.url, built.xml, creds, region, timeout=args.timeout, speke_version=built.speke_version
+        )
         report = check_response(built, status, headers, body, private_key)
         failed += not report.ok
+        lower = {k.lower(): v for k, v in headers.items()}
         summary = {
-            "video_preset": case["video"],
-            "audio_preset": case["audio"],
-            "drm": case["drm"],
-            "scheme": case["scheme"],
-            "periods": args.periods,
+            "speke_version": "1" if built.speke_version is None else built.speke_version,
+            "video_preset": case.get("video"),
+            "audio_preset": case.get("audio"),
+            "endpoint": case.get("endpoint"),
+            "live": case.get("live"),
+            "drm": case["drm"] or [],
+            "scheme": built.scheme,
+            "periods": len(built.periods),
             "encrypted": cert_der is not None,
             "content_id": args.content_id,
             "url": args.url,
             "region": region,
             "elapsed_ms": round(seconds * 1000, 1),
-            "user_agent": {k.lower(): v for k, v in headers.items()}.get("x-speke-user-agent"),
+            "user_agent": lower.get("x-speke-user-agent") or lower.get("speke-user-agent"),
         }
         if args.save:
             _save(
@@ -173,10 +274,7 @@ def cmd_request(args: argparse.Namespace, out: Out, err: Out) -> int:
         results.append((summary, report))
         if args.matrix and not args.json:
             verdict = out.green("PASS") if report.ok else out.red("FAIL")
-            out.line(
-                f"{verdict} {case['scheme']} {case['video']}/{case['audio']} {','.join(case['drm'])} "
-                f"{out.dim(f'{seconds * 1000:.0f} ms')}"
-            )
+            out.line(f"{verdict} {_label(case, built)} {out.dim(f'{seconds * 1000:.0f} ms')}")
             for violation in report.violations:
                 out.line(f"     {out.red('x')} {violation}")
     if args.json:
@@ -212,10 +310,15 @@ def _save(
 
 
 def _print_report(out: Out, summary: dict[str, Any], report: Any, *, show_keys: bool) -> None:
-    out.line(out.bold(f"SPEKE v2 check of {summary['url']}"))
+    v1 = summary["speke_version"] == "1"
+    out.line(out.bold(f"SPEKE v{'1' if v1 else '2'} check of {summary['url']}"))
+    shape = (
+        f"id={summary['content_id']} endpoint={summary['endpoint']} {'live' if summary['live'] else 'vod'}"
+        if v1
+        else f"contentId={summary['content_id']} presets={summary['video_preset']}/{summary['audio_preset']}"
+    )
     out.line(
-        f"  request: contentId={summary['content_id']} presets={summary['video_preset']}/"
-        f"{summary['audio_preset']} drm={','.join(summary['drm'])} scheme={summary['scheme']} "
+        f"  request: {shape} drm={','.join(summary['drm']) or 'default'} scheme={summary['scheme']} "
         f"periods={summary['periods']} keys={'encrypted' if summary['encrypted'] else 'clear'} "
         f"region={summary['region']}"
     )
@@ -255,7 +358,7 @@ def _print_report(out: Out, summary: dict[str, Any], report: Any, *, show_keys: 
         out.line()
         out.line(f"Result: {out.red('FAIL')}")
     else:
-        out.line(f"Result: {out.green('PASS')} (every rule of the SPEKE v2 contract holds)")
+        out.line(f"Result: {out.green('PASS')} (every rule of the SPEKE v{'1' if v1 else '2'} contract holds)")
 
 
 def _short_period(period_id: str | None) -> str:
@@ -282,6 +385,10 @@ def _describe(entry: dict[str, Any]) -> str:
             parts.append(f"LA_URL={entry['la_url']}")
     if "elements" in entry:
         parts.append(" + ".join(e.rsplit("}", 1)[-1] for e in entry["elements"]))
+    if "uri" in entry:
+        parts.append(entry["uri"])
+    if "text" in entry and "wrmheader_version" not in entry:
+        parts.append(str(entry["text"])[:60])
     if "line" in entry:
         line = entry["line"]
         parts.append(line if len(line) <= 110 else line[:107] + "...")

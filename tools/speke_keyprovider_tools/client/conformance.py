@@ -41,7 +41,7 @@ from ._xml import (
     text,
 )
 from .checks import check_for
-from .request_builder import SYSTEM_NAMES, BuiltRequest
+from .request_builder import SYSTEM_NAMES, BuiltRequest, RequestedSystem
 from .response_reader import CEK_BYTES, CpixReadError, DeliveryKeys, content_key_value, unwrap_delivery_keys
 from .signalling import (
     SignallingError,
@@ -113,11 +113,18 @@ def check_response(
     private_key: rsa.RSAPrivateKey | None = None,
 ) -> Report:
     report = Report(status=status)
+    checker = _Checker if built.speke_version is not None else _dialect_checker_v1()
     try:
-        _Checker(built, report, private_key).run(status, headers, body)
+        checker(built, report, private_key).run(status, headers, body)
     except Exception as exc:  # a hostile or broken answer must give a report, never a traceback
         report.violations.append(f"the answer could not be checked any further ({type(exc).__name__})")
     return report
+
+
+def _dialect_checker_v1() -> type[_Checker]:
+    from .conformance_v1 import SpekeV1Checker  # SPEKE v1's rules, over the exchange rules here
+
+    return SpekeV1Checker
 
 
 def _snippet(body: bytes) -> str:
@@ -161,6 +168,28 @@ class _Checker:
         if status != 200:
             self.fail(f"HTTP status {status}, expected 200 (body: {_snippet(body)!r})")
             return
+        self.headers(lower)
+        try:
+            root = parse(body)
+        except XmlError as exc:
+            self.fail(f"body is not a CPIX document: {exc} (body: {_snippet(body)!r})")
+            return
+        if root.tag != q(CPIX, "CPIX"):
+            self.fail(f"root element is {root.tag!r}, expected cpix:CPIX")
+            return
+        self.document(root)
+
+    def headers(self, lower: Mapping[str, str]) -> None:
+        self.content_type(lower)
+        version = lower.get("x-speke-version")
+        if version is None:
+            self.fail("X-Speke-Version header missing, expected 2.0")
+        elif version.strip() != "2.0":
+            self.fail(f"X-Speke-Version is {version!r}, expected 2.0 (the request's, echoed)")
+        if not lower.get("x-speke-user-agent", "").strip():
+            self.fail("X-Speke-User-Agent header missing")
+
+    def content_type(self, lower: Mapping[str, str]) -> None:
         content_type = lower.get("content-type")
         if content_type is None:
             self.fail("Content-Type header missing, expected application/xml")
@@ -172,26 +201,18 @@ class _Checker:
                 name, _, value = param.partition("=")
                 if name.strip() == "charset" and value.strip().strip('"') != "utf-8":
                     self.fail(f"Content-Type charset is {value.strip()!r}, expected utf-8")
-        version = lower.get("x-speke-version")
-        if version is None:
-            self.fail("X-Speke-Version header missing, expected 2.0")
-        elif version.strip() != "2.0":
-            self.fail(f"X-Speke-Version is {version!r}, expected 2.0 (the request's, echoed)")
-        if not lower.get("x-speke-user-agent", "").strip():
-            self.fail("X-Speke-User-Agent header missing")
-        try:
-            root = parse(body)
-        except XmlError as exc:
-            self.fail(f"body is not a CPIX document: {exc} (body: {_snippet(body)!r})")
-            return
-        if root.tag != q(CPIX, "CPIX"):
-            self.fail(f"root element is {root.tag!r}, expected cpix:CPIX")
-            return
-        self.document(root)
 
     # -- document --------------------------------------------------------------------------------
 
     def document(self, root: Element) -> None:
+        self.root_attributes(root)
+        delivery = self.delivery(root)
+        self.content_keys(root, delivery)
+        self.drm_systems(root)
+        self.echoed(root, "ContentKeyPeriodList", "ContentKeyPeriod", "key periods")
+        self.echoed(root, "ContentKeyUsageRuleList", "ContentKeyUsageRule", "encryption contract")
+
+    def root_attributes(self, root: Element) -> None:
         built = self.built
         if root.get("contentId") != built.content_id:
             self.fail(f"CPIX@contentId is {root.get('contentId')!r}, expected {built.content_id!r}")
@@ -201,11 +222,6 @@ class _Checker:
             count = len(children(root, CPIX, name))
             if count != 1:
                 self.fail(f"{name} appears {count} times, expected once")
-        delivery = self.delivery(root)
-        self.content_keys(root, delivery)
-        self.drm_systems(root)
-        self.echoed(root, "ContentKeyPeriodList", "ContentKeyPeriod", "key periods")
-        self.echoed(root, "ContentKeyUsageRuleList", "ContentKeyUsageRule", "encryption contract")
 
     def echoed(self, root: Element, list_name: str, item_name: str, what: str) -> None:
         asked = child(self.request, CPIX, list_name)
@@ -334,8 +350,9 @@ class _Checker:
                 self.fail(f"ContentKey {kid} ({key.track_type}) is missing: kids must be echoed")
                 continue
             scheme = answered.get("commonEncryptionScheme")
-            if scheme != built.scheme:
-                self.fail(f"ContentKey {kid} commonEncryptionScheme is {scheme!r}, the request had {built.scheme!r}")
+            expected_scheme = self.scheme_attribute()
+            if scheme != expected_scheme:
+                self.fail(f"ContentKey {kid} commonEncryptionScheme is {scheme!r}, the request had {expected_scheme!r}")
             asked = asked_attrs.get(kid)
             if asked is not None:
                 for name, asked_value in asked.attrib.items():
@@ -357,7 +374,7 @@ class _Checker:
                     kid=kid,
                     track_type=key.track_type,
                     period_id=key.period_id,
-                    scheme=scheme or "",
+                    scheme=scheme or built.scheme,
                     sha256_fingerprint_of_key=hashlib.sha256(cek).hexdigest() if cek else None,
                     key_bytes=cek,
                 )
@@ -365,6 +382,10 @@ class _Checker:
         for kid in by_kid:
             if kid not in {str(k.kid) for k in built.keys}:
                 self.fail(f"ContentKey {kid} was not requested (this checker expects kids echoed, never replaced)")
+
+    def scheme_attribute(self) -> str | None:
+        """What ContentKey@commonEncryptionScheme must be in the answer (the request's, echoed)."""
+        return self.built.scheme
 
     def key_value(self, ck: Element, kid: str, delivery: DeliveryKeys | None) -> bytes | None:
         secret = path(ck, (CPIX, "Data"), (PSKC, "Secret"))
@@ -449,19 +470,19 @@ class _Checker:
             element = answered_system
             if element.get("systemId") != system_id and element.get("systemId", "").lower() == system_id:
                 self.warn(f"DRMSystem systemId {element.get('systemId')!r} differs in case from the request")
-            got = Counter(_child_key(c) for c in element)
-            wanted = Counter(system.children)
+            got = Counter(self.child_key(c) for c in element)
+            wanted = self.wanted_children(system)
             for name in wanted:
                 if got[name] == 0:
                     self.fail(f"DRMSystem {_name(system_id)} for {kid}: requested child {name} is missing")
             for name, count in got.items():
                 if name not in wanted:
-                    self.fail(f"DRMSystem {_name(system_id)} for {kid}: child {name} was not requested")
+                    self.fail(self.unwanted_child(system, name))
                 elif count > wanted[name]:
                     self.fail(f"DRMSystem {_name(system_id)} for {kid}: child {name} appears {count} times")
             values = {}
             for item in element:
-                name = _child_key(item)
+                name = self.child_key(item)
                 if name in wanted:
                     value = text(item)
                     if not value:
@@ -479,6 +500,16 @@ class _Checker:
             ).check(values)
         for kid, system_id in found:
             self.fail(f"DRMSystem {_name(system_id)} for {kid} was not requested")
+
+    def wanted_children(self, system: RequestedSystem) -> Counter[str]:
+        """The children the answer must fill for a requested DRMSystem (v2: every one asked for)."""
+        return Counter(system.children)
+
+    def child_key(self, item: Element) -> str:
+        return _child_key(item)
+
+    def unwanted_child(self, system: RequestedSystem, name: str) -> str:
+        return f"DRMSystem {_name(system.system_id)} for {system.kid}: child {name} was not requested"
 
 
 def _name(system_id: str) -> str:

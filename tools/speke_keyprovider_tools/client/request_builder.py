@@ -152,6 +152,8 @@ class BuiltRequest:
     certificate_der: bytes | None = None
     video_preset: str = ""
     audio_preset: str = ""
+    speke_version: str | None = "2.0"  # the X-Speke-Version header to send; None: SPEKE v1 (no header)
+    endpoint: str = ""  # SPEKE v1: the MediaPackage v1 endpoint type (speke_v1_request.ENDPOINTS)
 
     @property
     def encrypted(self) -> bool:

@@ -17,12 +17,16 @@ CHILD_CPD = "ContentProtectionData"
 CHILD_HLS_MEDIA = "HLSSignalingData/media"
 CHILD_HLS_MASTER = "HLSSignalingData/master"
 CHILD_SMOOTH = "SmoothStreamingProtectionHeaderData"
+CHILD_URI_EXT_X_KEY = "URIExtXKey"  # SPEKE v1 (cpix namespace)
+CHILD_KEY_FORMAT = "KeyFormat"  # SPEKE v1 (speke namespace)
+CHILD_KEY_FORMAT_VERSIONS = "KeyFormatVersions"  # SPEKE v1 (speke namespace)
+CHILD_PROTECTION_HEADER = "ProtectionHeader"  # SPEKE v1 (speke namespace)
 
 
 @dataclass(slots=True)
 class ContentKeyRequest:
     kid: uuid.UUID
-    scheme: str  # the protection scheme the key is used with (v2: commonEncryptionScheme)
+    scheme: str  # the protection scheme the key is used with (v2: commonEncryptionScheme; v1: v1.scheme_for)
     explicit_iv: bytes | None
     element: Element
 

@@ -10,11 +10,10 @@ SmoothStreamingProtectionHeaderData), each empty in a request. The encryption co
 
 from __future__ import annotations
 
-import re
 import uuid
 from xml.etree.ElementTree import Element
 
-from ..errors import ContractError, CpixError, Reason, UnsupportedDrmSystem
+from ..errors import ContractError, CpixError, Reason, UnsupportedDrmSystem, UnsupportedVersion
 from . import elements
 from .dialect import Dialect
 from .model import (
@@ -26,11 +25,10 @@ from .model import (
     ContentKeyRequest,
     CpixRequest,
 )
-from .namespaces import cpix, local_name
+from .namespaces import SPEKE_V1, cpix, local_name
 
 SCHEMES = frozenset({"cenc", "cbcs", "cbc1", "cens"})
 
-_CONTENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,256}$")
 _SIMPLE_CHILDREN = {
     "PSSH": CHILD_PSSH,
     "ContentProtectionData": CHILD_CPD,
@@ -38,15 +36,12 @@ _SIMPLE_CHILDREN = {
 }
 _HLS_CHILDREN = {"media": CHILD_HLS_MEDIA, "master": CHILD_HLS_MASTER}
 _SIGNAL_TAGS = {cpix(name): name for name in ("HLSSignalingData", *_SIMPLE_CHILDREN)}
+_SPEKE_V1_PREFIX = f"{{{SPEKE_V1}}}"
 
 
 def parse(root: Element, dialect: Dialect) -> CpixRequest:
     """A v2 request from its parsed root (already known to be ``cpix:CPIX`` of this dialect's version)."""
-    content_id = root.get("contentId")
-    if content_id is None or not content_id.strip():
-        raise CpixError("Missing CPIX@contentId")
-    if not _CONTENT_ID.match(content_id):
-        raise CpixError("Invalid CPIX@contentId: 1 to 256 characters of [0-9a-zA-Z_-] expected")
+    content_id = elements.content_id(root, "contentId")
 
     lists = elements.top_level_lists(root)
     content_keys = _content_keys(elements.required_list(lists, "ContentKeyList", "ContentKey"))
@@ -100,6 +95,11 @@ def _signalling_children(element: Element, kid: uuid.UUID, system_id: str) -> li
         tag = child.tag
         name = _SIGNAL_TAGS.get(tag)  # the local name of a known cpix child, in one lookup
         if name is None:
+            if tag.startswith(_SPEKE_V1_PREFIX):
+                raise UnsupportedVersion(
+                    f"speke:{local_name(tag)} in DRMSystem {system_id} for KID {kid} is SPEKE v1 "
+                    f"({SPEKE_V1}): a SPEKE v2 document must not carry it"
+                )
             if not tag.startswith(elements.CPIX_PREFIX):
                 continue  # foreign extensions (xs:any ##other) are echoed untouched
             name = local_name(tag)

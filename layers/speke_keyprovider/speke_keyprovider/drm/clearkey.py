@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from .base import CENC_SCHEMES, Child, KeySignalContext, b64, b64_text
+from .base import CENC_SCHEMES, AnyChild, Child, KeySignalContext, b64, b64_text
 from .pssh_box import cenc_pssh_element, pssh_v1
 from .uri import key_uri
 
@@ -17,6 +17,7 @@ SYSTEM_ID = "1077efec-c0b2-4d02-ace3-3c1e52e2fb4b"
 NAME = "ClearKey"
 SCHEMES = CENC_SCHEMES
 CHILDREN = frozenset({Child.PSSH, Child.CONTENT_PROTECTION_DATA})
+SPEKE_V1_CHILDREN = CHILDREN
 DASHIF_CPS_NS = "https://dashif.org/CPS"
 
 
@@ -26,9 +27,9 @@ def licence_url(ctx: KeySignalContext) -> str | None:
     return None if template is None else key_uri(template, "KEY_DELIVERY_URL", ctx)
 
 
-def render(ctx: KeySignalContext, children: frozenset[Child]) -> dict[Child, str]:
+def render(ctx: KeySignalContext, children: frozenset[AnyChild]) -> dict[AnyChild, str]:
     pssh_b64 = b64(pssh_v1(SYSTEM_ID, [ctx.kid]))
-    out: dict[Child, str] = {}
+    out: dict[AnyChild, str] = {}
     if Child.PSSH in children:
         out[Child.PSSH] = pssh_b64
     if Child.CONTENT_PROTECTION_DATA in children:
