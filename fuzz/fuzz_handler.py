@@ -26,6 +26,7 @@ import argparse
 import importlib
 import importlib.util
 import io
+import json
 import os
 import pkgutil
 import random
@@ -38,7 +39,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "build" / "fuzz"
-MASTER_KEY = b"0123456789abcdef0123456789abcdef"  # contract section 5 test vector key, as in the tests
+# The contract's section 5 test-vector master key (the fixture the tests use).
+MASTER_KEY = json.loads((REPO / "tests" / "fixtures" / "kdf" / "vectors.json").read_text())["master_key"].encode()
 
 
 def _environment() -> None:

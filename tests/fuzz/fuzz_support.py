@@ -20,6 +20,7 @@ import base64
 import contextlib
 import copy
 import dataclasses
+import json
 import os
 import random
 import re
@@ -43,8 +44,8 @@ REPO = Path(__file__).resolve().parents[2]
 CERTS = REPO / "tests" / "fixtures" / "certs"
 EVENTS = REPO / "events"
 
-# Contract section 5 test vector master key (the suite's conftest uses the same one).
-MASTER_KEY = b"0123456789abcdef0123456789abcdef"
+# Contract section 5 test vector master key.
+MASTER_KEY = json.loads((REPO / "tests" / "fixtures" / "kdf" / "vectors.json").read_text())["master_key"].encode()
 CPIX_NS = "urn:dashif:org:cpix"
 OTHER_NS = "urn:example:fuzz"
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import MASTER_KEY, REPO
 
 
 def _load_test_module():
@@ -42,9 +42,9 @@ def test_the_leak_scanner_sees_every_form():
         key.hex().upper(),
         base64.b64encode(key).decode(),
         base64.urlsafe_b64encode(key).decode().rstrip("="),
-        "0123456789abcdef0123456789abcdef",
+        MASTER_KEY.decode(),
     ):
-        assert load_test.leaked(f'{{"message": "x", "v": "{text}"}}', [key, b"0123456789abcdef0123456789abcdef"])
+        assert load_test.leaked(f'{{"message": "x", "v": "{text}"}}', [key, MASTER_KEY])
     assert load_test.leaked('{"kid": "0f083e4e-b831-4a3d-917e-ce78076e54aa"}', [key]) == []
 
 

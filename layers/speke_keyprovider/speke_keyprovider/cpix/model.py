@@ -8,15 +8,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
+from ..drm.base import Child
+
 if TYPE_CHECKING:
     from .dialect import Dialect
 
-# Signalling children a DRMSystem may request, keyed as the DRM package's ``Child`` values.
-CHILD_PSSH = "PSSH"
-CHILD_CPD = "ContentProtectionData"
-CHILD_HLS_MEDIA = "HLSSignalingData/media"
-CHILD_HLS_MASTER = "HLSSignalingData/master"
-CHILD_SMOOTH = "SmoothStreamingProtectionHeaderData"
+# Signalling children a DRMSystem may request, keyed as the DRM package's ``Child`` values (spelled there).
+CHILD_PSSH = Child.PSSH.value
+CHILD_CPD = Child.CONTENT_PROTECTION_DATA.value
+CHILD_HLS_MEDIA = Child.HLS_MEDIA.value
+CHILD_HLS_MASTER = Child.HLS_MASTER.value
+CHILD_SMOOTH = Child.SMOOTH_STREAMING.value
+HLS_SIGNALING_DATA = Child.HLS_MEDIA.local_name  # the element of both HLS children (told apart by @playlist)
 
 
 @dataclass(slots=True)
