@@ -14,9 +14,14 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from hypothesis import settings
 from speke_keyprovider_tools.apigw_event import DEFAULT_CALLER_ARN, rest_proxy_event
 
+from tests import hypothesis_profiles
+
 pytest_plugins = ["tests.leakcheck"]  # no key material in any log line of the whole session
+
+settings.load_profile(hypothesis_profiles.PROFILE)  # derandomized under CI: see tests/hypothesis_profiles.py
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
