@@ -1,4 +1,4 @@
-"""A short run of the load test (scripts/load_test.py): 4 clients for 5 s against the `make run` server
+"""A short run of the load test (scripts/load_test.py): 4 clients for 1 s against the `make run` server
 on loopback, mixed valid (clear + encrypted) and hostile traffic. Every valid answer must decrypt to the
 derived keys, every hostile one must be a 4xx, and the server's log lines must show no key material."""
 
@@ -25,7 +25,7 @@ load_test = _load_test_module()
 
 
 def test_short_load_run_is_clean():
-    report = load_test.run(duration=5, clients=4)
+    report = load_test.run(duration=1, clients=4, per_shape=1)
     print(load_test.render(report))
     assert report["ok"], load_test.render(report)
     assert report["valid"]["errors"] == 0
