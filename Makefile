@@ -16,7 +16,7 @@ LOAD_CLIENTS ?= 16
 
 help:
 	@echo "make run     - start the key provider on http://127.0.0.1:$(PORT)/copyProtection (file key home, SigV4)"
-	@echo "make test    - install everything needed and run the whole test suite"
+	@echo "make test    - install everything needed, run the whole test suite, print the coverage figure"
 	@echo "make lint    - ruff + mypy"
 	@echo "make bench   - in-process benchmark and cold-start figures"
 	@echo "make fuzz    - coverage-guided fuzzing (atheris) of the parser and handler, FUZZ_SECONDS=$(FUZZ_SECONDS)"
@@ -36,7 +36,8 @@ run: $(STAMP)
 	$(PY) -m speke_keyprovider_tools.local_server --port $(PORT)
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest --cov --cov-report=
+	@echo "coverage: $$($(PY) -m coverage report --format=total)% of lines and branches (server package, handler, tools)"
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -m unit

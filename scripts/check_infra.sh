@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Infrastructure checks (issue #4) - the CI entry, also `make check-infra`. Needs no AWS credentials and no
+# Infrastructure checks - the CI entry, also `make check-infra`. Needs no AWS credentials and no
 # Docker; reaches only PyPI (to fill the venvs the first time).
 #
 #   1. .venv-infra/sam      aws-sam-cli, cfn-lint, pytest, PyYAML   (requirements/infra.txt)

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import REPO
 
 SKIP_DIRS = {".git", ".aws-sam", "build", "bench-results", ".local-state", "node_modules"}
-SKIP_PARTS = ("__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache", ".benchmarks")
+SKIP_PARTS = (".coverage", "__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache", ".benchmarks")
 FIXTURE_READERS = [
     "tests/unit/test_cpix_parse_xml.py",
     "tests/unit/test_drm_golden.py",

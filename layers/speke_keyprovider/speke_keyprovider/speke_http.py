@@ -13,7 +13,7 @@ from . import USER_AGENT
 from .cpix.dialect import V2_0, Dialect, check_header
 from .errors import BadRequest, RequestTooLarge, UnsupportedMediaType
 
-SPEKE_VERSION = V2_0.speke_version
+SPEKE_VERSION: str = str(V2_0.speke_version)  # "2.0": error answers carry the version this provider speaks
 XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 
 
@@ -68,12 +68,11 @@ def request_body(body: str | bytes | None, is_base64: bool, max_bytes: int) -> b
 
 
 def success_headers(dialect: Dialect = V2_0) -> dict[str, str]:
-    """v2: the user agent and the request's version echoed."""
-    return {
-        "Content-Type": "application/xml",
-        "X-Speke-User-Agent": USER_AGENT,
-        "X-Speke-Version": dialect.speke_version,
-    }
+    """v2: the user agent and the request's version echoed (a dialect without a version header gets none)."""
+    headers = {"Content-Type": "application/xml", "X-Speke-User-Agent": USER_AGENT}
+    if dialect.speke_version is not None:
+        headers["X-Speke-Version"] = dialect.speke_version
+    return headers
 
 
 def error_headers(retry_after: int | None = None) -> dict[str, str]:
