@@ -73,3 +73,17 @@ def test_the_resolver_sees_relative_imports_that_leave_the_client():
         "speke_keyprovider_tools.client.request_builder",
         "speke_keyprovider_tools.client.checks",
     ]
+
+
+@pytest.mark.parametrize("path", _modules(SERVER), ids=lambda p: str(p.relative_to(SERVER)))
+def test_aws_sdks_and_powertools_only_in_the_aws_adapter(path):
+    """The server package is a plain library: boto3/botocore and Powertools (its parameters cache) only in
+    ``aws_key_sources``; the handlers in functions/ hold the rest of Powertools."""
+    if path.name == "aws_key_sources.py":
+        return
+    bad = [
+        f"{name} (line {line})"
+        for name, line in resolved_imports(path)
+        if name.split(".")[0] in ("boto3", "botocore", "aws_lambda_powertools")
+    ]
+    assert not bad, f"{path.relative_to(REPO)} imports an AWS SDK or Powertools: {bad}"
