@@ -18,7 +18,7 @@ LOAD_CLIENTS ?= 16
 help:
 	@echo "make run     - start the key provider on http://127.0.0.1:$(PORT)/copyProtection (file key home, SigV4)"
 	@echo "make demo    - the provider, a clip packaged with its keys, and player pages to open (http://127.0.0.1:$(DEMO_PORT))"
-	@echo "make test    - install everything needed and run the whole test suite (the browser tier when its tools are there)"
+	@echo "make test    - install everything needed, run the whole test suite (the browser tier when its tools are there), print the coverage figure"
 	@echo "make browser-deps - install the browser tier's tools: Debian chromium + ffmpeg, pinned npm players"
 	@echo "make test-browser - the browser tier alone"
 	@echo "make lint    - ruff + mypy"
@@ -43,11 +43,12 @@ run: $(STAMP)
 # The browser tier runs when its tools are there (or CI requires it: SPEKE_BROWSER_REQUIRED=1); else one line says how.
 test: $(STAMP)
 	@if [ -n "$$SPEKE_BROWSER_REQUIRED" ] || $(PY) -m speke_keyprovider_tools.playback.toolchain >/dev/null; then \
-		$(PY) -m pytest; \
+		$(PY) -m pytest --cov --cov-report=; \
 	else \
 		$(PY) -m speke_keyprovider_tools.playback.toolchain | sed 's/^/skipped: /'; \
-		$(PY) -m pytest --ignore=tests/browser; \
+		$(PY) -m pytest --cov --cov-report= --ignore=tests/browser; \
 	fi
+	@echo "coverage: $$($(PY) -m coverage report --format=total)% of lines and branches (server package, handler, tools)"
 
 test-browser: $(STAMP)
 	$(PY) -m pytest tests/browser

@@ -33,7 +33,7 @@ CPIX_XSD = REPO / "tests" / "fixtures" / "cpix-xsd" / "cpix.xsd"
 RESULTS_DIR = REPO / "bench-results"
 
 # The contract's test-vector master key (section 5): any 32+ character secret gives the same costs.
-MASTER_KEY = "0123456789abcdef0123456789abcdef"
+MASTER_KEY = json.loads((REPO / "tests" / "fixtures" / "kdf" / "vectors.json").read_text())["master_key"]
 SECRET_NAME = "speke/bench/master-key"
 DELIVERY_SECRET_NAME = "speke/bench/token-secret"  # pragma: allowlist secret
 DELIVERY_HMAC_SECRET = "bench-hs256-token-secret-0123456789abcdef"  # pragma: allowlist secret

@@ -15,9 +15,14 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from hypothesis import settings
 from speke_keyprovider_tools.apigw_event import DEFAULT_CALLER_ARN, rest_proxy_event
 
+from tests import hypothesis_profiles
+
 pytest_plugins = ["tests.leakcheck"]  # no key material in any log line of the whole session
+
+settings.load_profile(hypothesis_profiles.PROFILE)  # derandomized under CI: see tests/hypothesis_profiles.py
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -27,13 +32,11 @@ CERTS = FIXTURES / "certs"
 EVENTS = REPO / "events"
 HANDLER_PATH = REPO / "functions" / "key_provider" / "app.py"
 
-# Contract section 5 test vectors: K_master and the keys it must give.
-MASTER_KEY = b"0123456789abcdef0123456789abcdef"
-DERIVATION_VECTORS = [
-    ("test_case_generic", "0f083e4e-b831-4a3d-917e-ce78076e54aa", "f11a18a35cc5cb5080547aff81458d53"),
-    ("test_case_generic", "041fdd3a-7f5e-4848-a7cb-65e97758e9a0", "c2ebe7a748ae9366c7fadb3d4f47f481"),
-    ("channel-1", "0f083e4e-b831-4a3d-917e-ce78076e54aa", "cd5c270734dae433313b53838fdf7a1d"),
-]
+# Contract section 5 test vectors: K_master and the keys it must give (one fixture, read by tests, bench, fuzz).
+KDF_VECTORS = FIXTURES / "kdf" / "vectors.json"
+_KDF = json.loads(KDF_VECTORS.read_text())
+MASTER_KEY: bytes = _KDF["master_key"].encode()
+DERIVATION_VECTORS: list[tuple[str, str, str]] = [(v["content_id"], v["kid"], v["cek"]) for v in _KDF["vectors"]]
 CALLER_ARN = DEFAULT_CALLER_ARN
 
 

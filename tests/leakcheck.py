@@ -1,4 +1,4 @@
-"""pytest plugin: no key material in any log line the suite makes the handler emit (issue #7).
+"""pytest plugin: no key material in any log line the suite makes the handler emit.
 
 Enabled from ``tests/conftest.py`` with ``pytest_plugins = ["tests.leakcheck"]``.
 

@@ -52,7 +52,7 @@ def copy_protection() -> Response:
     headers = event.raw_event.get("headers")
     speke_version = speke_http.speke_version(headers)
     speke_http.check_content_type(headers)
-    body = speke_http.request_body(event.body, event.is_base64_encoded, runtime.settings.max_request_bytes)
+    body = speke_http.request_body(event.body, bool(event.is_base64_encoded), runtime.settings.max_request_bytes)
     result = runtime.exchange.answer(body, speke_version)
     _count_answered(result.key_count, encrypted=result.encrypted)
     logger.info(

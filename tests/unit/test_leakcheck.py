@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from tests import leakcheck
-from tests.conftest import REPO
+from tests.conftest import MASTER_KEY, REPO
 
 KEY = bytes.fromhex("f11a18a35cc5cb5080547aff81458d53")
 
@@ -69,20 +69,20 @@ SAMPLE = """
     from speke_keyprovider.key_derivation import derive_cek
 
     def test_derive_and_log():
-        cek = derive_cek(b"0123456789abcdef0123456789abcdef", "channel-1", uuid.UUID(int=7))
+        cek = derive_cek(b"%s", "channel-1", uuid.UUID(int=7))
         logging.getLogger("speke-keyprovider").warning("answered", extra={"detail": %s})
 """
 
 
 def test_a_session_that_logs_a_cek_fails(tmp_path):
-    result = _session(tmp_path, SAMPLE % "cek.hex()")
+    result = _session(tmp_path, SAMPLE % (MASTER_KEY.decode(), "cek.hex()"))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "LEAK: CEK #" in result.stdout and "as hex" in result.stdout
     assert "1 passed" in result.stdout
 
 
 def test_a_session_that_logs_no_key_passes(tmp_path):
-    result = _session(tmp_path, SAMPLE % "len(cek)")
+    result = _session(tmp_path, SAMPLE % (MASTER_KEY.decode(), "len(cek)"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "leakcheck:" in result.stdout and "none found" in result.stdout
 

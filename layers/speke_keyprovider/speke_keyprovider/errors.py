@@ -41,7 +41,7 @@ class Reason(StrEnum):
     FORBIDDEN = "forbidden"
     # the key home (BackendUnavailable)
     BACKEND_UNAVAILABLE = "backend_unavailable"
-    SECRETSMANAGER_UNAVAILABLE = "secretsmanager_unavailable"
+    SECRETSMANAGER_UNAVAILABLE = "secretsmanager_unavailable"  # pragma: allowlist secret
     KMS_UNAVAILABLE = "kms_unavailable"
     MASTER_KEY_INVALID = "master_key_invalid"
     JWKS_UNAVAILABLE = "jwks_unavailable"

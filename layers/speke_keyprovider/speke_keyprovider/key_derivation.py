@@ -34,17 +34,17 @@ def derivation_context(content_id: str, kid: uuid.UUID) -> bytes:
 
 
 def derivation_message(content_id: str, kid: uuid.UUID, label: bytes = LABEL) -> bytes:
-    """The exact bytes HMAC'd for one key, or with ``IV_LABEL`` one IV (what KMS GenerateMac receives)."""
-    return _COUNTER_1 + label + b"\x00" + derivation_context(content_id, kid) + _LENGTH_BITS
+    """The exact bytes HMAC'd for one key, or with ``IV_LABEL`` one IV, by the local homes and by KMS
+    GenerateMac (its ``Message``): [1]_4 || label || 0x00 || context || [L]_4."""
+    return b"".join((_COUNTER_1, label, b"\x00", derivation_context(content_id, kid), _LENGTH_BITS))
 
 
 def derive_cek(master_key: bytes, content_id: str, kid: uuid.UUID) -> bytes:
     """Derive the 16-byte content key for (contentId, kid) from the master key bytes."""
     if len(master_key) < MIN_MASTER_KEY_LENGTH:
         raise ValueError("master key too short")
-    # One KBKDF block: PRF(K, [1]_4 || label || 0x00 || context || [L]_4), truncated to L bits.
-    message = b"".join((_COUNTER_1, LABEL, b"\x00", kid.bytes, content_id.encode("utf-8"), _LENGTH_BITS))
-    return hmac.digest(master_key, message, "sha256")[:CEK_LENGTH]
+    # One KBKDF block: PRF(K, derivation_message), truncated to L bits.
+    return hmac.digest(master_key, derivation_message(content_id, kid), "sha256")[:CEK_LENGTH]
 
 
 def derive_explicit_iv(master_key: bytes, content_id: str, kid: uuid.UUID) -> bytes:

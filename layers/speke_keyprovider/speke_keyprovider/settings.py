@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from .errors import ConfigurationError
 
@@ -58,6 +59,7 @@ _CALLER_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$")
 # CloudWatch: ASCII letters, digits and . - _ / # : space; at most 255; not the AWS/ prefix.
 _METRICS_NAMESPACE = re.compile(r"^[0-9A-Za-z.\-_/#: ]{1,255}$")
 _PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,254}$")
+_T = TypeVar("_T")
 _SAMPLE_KID = uuid.UUID("0f083e4e-b831-4a3d-917e-ce78076e54aa")
 
 
@@ -92,7 +94,7 @@ class ObservabilitySettings:
         env = os.environ if env is None else env
         defaults = cls()
 
-        def read(parse, fallback):  # type: ignore[no-untyped-def]
+        def read(parse: Callable[[], _T], fallback: _T) -> _T:
             try:
                 return parse()
             except ConfigurationError:

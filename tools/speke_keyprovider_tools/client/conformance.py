@@ -41,7 +41,7 @@ from ._xml import (
     text,
 )
 from .checks import check_for
-from .request_builder import SYSTEM_NAMES, BuiltRequest, RequestedSystem
+from .request_builder import HLS_SIGNALING_DATA, SYSTEM_NAMES, BuiltRequest, RequestedSystem
 from .response_reader import CEK_BYTES, CpixReadError, DeliveryKeys, content_key_value, unwrap_delivery_keys
 from .signalling import (
     SignallingError,
@@ -518,6 +518,6 @@ def _name(system_id: str) -> str:
 
 def _child_key(item: Element) -> str:
     name = local_name(item.tag)
-    if name == "HLSSignalingData":
-        return f"HLSSignalingData:{item.get('playlist', '')}"
+    if name == HLS_SIGNALING_DATA:
+        return f"{HLS_SIGNALING_DATA}:{item.get('playlist', '')}"
     return name

@@ -41,8 +41,9 @@ SYSTEM_NAMES: dict[str, str] = {system_id: name for name, system_id in DRM_SYSTE
 # Requested signalling children. HLS children carry their playlist after the colon.
 CHILD_PSSH = "PSSH"
 CHILD_CPD = "ContentProtectionData"
-CHILD_HLS_MEDIA = "HLSSignalingData:media"
-CHILD_HLS_MASTER = "HLSSignalingData:master"
+HLS_SIGNALING_DATA = "HLSSignalingData"  # one element for both HLS children, told apart by @playlist
+CHILD_HLS_MEDIA = f"{HLS_SIGNALING_DATA}:media"
+CHILD_HLS_MASTER = f"{HLS_SIGNALING_DATA}:master"
 CHILD_MSS = "SmoothStreamingProtectionHeaderData"
 CHILDREN = (CHILD_PSSH, CHILD_CPD, CHILD_HLS_MEDIA, CHILD_HLS_MASTER, CHILD_MSS)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from xml.etree.ElementTree import Element
 
+from ..drm.base import CENC_SCHEMES
 from ..errors import ContractError, CpixError, Reason, UnsupportedDrmSystem, UnsupportedVersion
 from . import elements
 from .dialect import Dialect
@@ -22,20 +23,17 @@ from .model import (
     CHILD_HLS_MEDIA,
     CHILD_PSSH,
     CHILD_SMOOTH,
+    HLS_SIGNALING_DATA,
     ContentKeyRequest,
     CpixRequest,
 )
 from .namespaces import SPEKE_V1, cpix, local_name
 
-SCHEMES = frozenset({"cenc", "cbcs", "cbc1", "cens"})
+SCHEMES = CENC_SCHEMES
 
-_SIMPLE_CHILDREN = {
-    "PSSH": CHILD_PSSH,
-    "ContentProtectionData": CHILD_CPD,
-    "SmoothStreamingProtectionHeaderData": CHILD_SMOOTH,
-}
-_HLS_CHILDREN = {"media": CHILD_HLS_MEDIA, "master": CHILD_HLS_MASTER}
-_SIGNAL_TAGS = {cpix(name): name for name in ("HLSSignalingData", *_SIMPLE_CHILDREN)}
+_SIMPLE_CHILDREN = {name: name for name in (CHILD_PSSH, CHILD_CPD, CHILD_SMOOTH)}  # local name == Child value
+_HLS_CHILDREN = {child.partition("/")[2]: child for child in (CHILD_HLS_MEDIA, CHILD_HLS_MASTER)}
+_SIGNAL_TAGS = {cpix(name): name for name in (HLS_SIGNALING_DATA, *_SIMPLE_CHILDREN)}
 _SPEKE_V1_PREFIX = f"{{{SPEKE_V1}}}"
 
 
@@ -103,7 +101,7 @@ def _signalling_children(element: Element, kid: uuid.UUID, system_id: str) -> li
             if not tag.startswith(elements.CPIX_PREFIX):
                 continue  # foreign extensions (xs:any ##other) are echoed untouched
             name = local_name(tag)
-        if name == "HLSSignalingData":
+        if name == HLS_SIGNALING_DATA:
             playlist = child.get("playlist")
             if playlist is None:
                 raise CpixError(f"Missing HLSSignalingData@playlist in DRMSystem {system_id} for KID {kid}")

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from ..request_builder import CHILD_CPD, CHILD_HLS_MASTER, CHILD_HLS_MEDIA, CHILD_MSS, CHILD_PSSH
 from ..signalling import (
     CENC_NS,
     HlsKeyTag,
@@ -20,8 +21,6 @@ from ..signalling import (
     parse_pssh,
 )
 
-HLS_MEDIA = "HLSSignalingData:media"
-HLS_MASTER = "HLSSignalingData:master"
 FOURCC = {"cbcs": int.from_bytes(b"cbcs", "big"), "cenc": int.from_bytes(b"cenc", "big")}
 
 
@@ -72,11 +71,11 @@ class SystemCheck:
 
     def check(self, values: Mapping[str, str]) -> None:
         handlers = [
-            ("PSSH", self.pssh_child),
-            ("ContentProtectionData", self.cpd_child),
-            (HLS_MEDIA, self.hls_child),
-            (HLS_MASTER, self.hls_child),
-            ("SmoothStreamingProtectionHeaderData", self.mss_child),
+            (CHILD_PSSH, self.pssh_child),
+            (CHILD_CPD, self.cpd_child),
+            (CHILD_HLS_MEDIA, self.hls_child),
+            (CHILD_HLS_MASTER, self.hls_child),
+            (CHILD_MSS, self.mss_child),
             # SPEKE v1: the key URI, KEYFORMAT and KEYFORMATVERSIONS as separate values, and the MSS header
             ("URIExtXKey", self.uri_ext_x_key_child),
             ("KeyFormat", self.key_format_child),
@@ -89,7 +88,7 @@ class SystemCheck:
                     handler(name, values[name])
                 except SignallingError as exc:
                     self.fail(f"{name}: {exc}")
-        media, master = values.get(HLS_MEDIA), values.get(HLS_MASTER)
+        media, master = values.get(CHILD_HLS_MEDIA), values.get(CHILD_HLS_MASTER)
         if media and master:
             try:
                 media_text = b64decode(media, "media").decode("utf-8").strip()
@@ -102,7 +101,7 @@ class SystemCheck:
     # PSSH --------------------------------------------------------------------------------------------
 
     def pssh_child(self, name: str, value: str) -> None:
-        self.pssh_bytes = b64decode(value, "PSSH")
+        self.pssh_bytes = b64decode(value, CHILD_PSSH)
         self.record(name, **self.pssh_checks(self.pssh_bytes, name))
 
     def pssh_checks(self, raw: bytes, where: str) -> dict[str, Any]:
