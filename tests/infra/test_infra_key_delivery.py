@@ -240,7 +240,12 @@ def test_transform_for_every_key_delivery_value(sam_transform, mode, key_source)
     assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
     assert "KeyDeliveryApi" in json.dumps(permission["Properties"]["SourceArn"])
     roles = {lid for lid, r in active.items() if r["Type"] == "AWS::IAM::Role"}
-    assert roles == {"KeyProviderFunctionRole", "SpekeRole", "KeyDeliveryFunctionRole"}  # SAM made none
+    # key delivery adds exactly its function's role (SAM made none for its HTTP API)
+    assert roles - {"ApiGatewayCloudWatchRole", "ApiGatewayAccountFunctionRole", "CodeDeployServiceRole"} == {
+        "KeyProviderFunctionRole",
+        "SpekeRole",
+        "KeyDeliveryFunctionRole",
+    }
     alarms = {lid for lid, r in active.items() if r["Type"] == "AWS::CloudWatch::Alarm" and "KeyDelivery" in lid}
     assert alarms == {"KeyDelivery5xxAlarm", "KeyDeliveryThrottlesAlarm", "KeyDeliveryLatencyP99Alarm"}
     assert not [r for r in active.values() if r["Type"] == "AWS::ApiGatewayV2::Authorizer"]
