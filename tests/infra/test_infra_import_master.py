@@ -12,7 +12,7 @@ pytest.importorskip("yaml")
 
 from infra_helpers import REPO  # noqa: E402
 
-SECRET_ARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:speke-keyprovider-MasterKeySecret-AbCdEf"
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:speke-keyprovider-MasterKeySecret-AbCdEf"  # pragma: allowlist secret
 KMS_KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555"
 HMAC_KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/66666666-7777-8888-9999-000000000000"
 

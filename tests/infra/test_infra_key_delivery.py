@@ -254,7 +254,7 @@ def test_transform_for_every_key_delivery_value(sam_transform, mode, key_source)
 def test_transform_with_the_hs256_secret_and_tracing(sam_transform):
     parameters = {
         "KeyDelivery": "aes128+clearkey",
-        "KeyDeliveryGenerateTokenSecret": "true",
+        "KeyDeliveryGenerateTokenSecret": "true",  # pragma: allowlist secret
         "XrayTracing": "true",
     }  # pragma: allowlist secret
     active = active_resources(sam_transform(parameters), parameters)

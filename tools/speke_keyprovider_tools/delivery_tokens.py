@@ -76,8 +76,9 @@ def merge_jwks(*sets: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def algorithm_of(jwk: Mapping[str, Any]) -> str:
-    kty = jwk.get("kty")
-    alg = jwk.get("alg") or _ALG_BY_KTY.get((kty, jwk.get("crv") if kty != "RSA" else None))
+    kty = str(jwk.get("kty"))
+    crv = None if kty == "RSA" else jwk.get("crv")
+    alg = jwk.get("alg") or _ALG_BY_KTY.get((kty, None if crv is None else str(crv)))
     if alg is None:
         raise ValueError(f"no ES256/RS256/EdDSA algorithm for kty {kty!r}")
     return str(alg)

@@ -73,7 +73,7 @@ def request_keys(
     timeout: float = 15.0,
 ) -> SpekeAnswer:
     """One SPEKE v2 exchange for ``system`` (``aes128`` or ``clearkey``); the keys and their signalling."""
-    from ..cli import send_signed
+    from ..cli.signing import send_signed
 
     built = build_request(
         content_id=content_id,

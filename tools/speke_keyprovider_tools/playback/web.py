@@ -13,7 +13,7 @@ import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from .toolchain import NODE_MODULES, PLAYER_LIBS, WEB_DIR
 
@@ -30,7 +30,7 @@ MEDIA_TYPES = {
 
 class _Handler(SimpleHTTPRequestHandler):
     media_root: Path
-    extensions_map: ClassVar[dict[str, str]] = {**SimpleHTTPRequestHandler.extensions_map, **MEDIA_TYPES}
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **MEDIA_TYPES}  # noqa: RUF012 - the base class instance attribute, per class
 
     def __init__(self, *args: Any, media_root: Path, **kwargs: Any) -> None:
         self.media_root = media_root
