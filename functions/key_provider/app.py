@@ -10,7 +10,6 @@ import time
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from speke_keyprovider import call_budget, speke_http, trust
@@ -18,11 +17,18 @@ from speke_keyprovider.errors import BackendUnavailable, ConfigurationError, Rea
 from speke_keyprovider.runtime import get_runtime
 from speke_keyprovider.settings import ObservabilitySettings
 
+
+def _message_as_is(message: str) -> str:
+    """Log messages here are plain text: keep them as they are (Powertools' default runs json.loads on every
+    message to see whether it is JSON; a failed decode was ~15 % of each log line)."""
+    return message
+
+
 # POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL and XRAY_TRACING, read with the
 # settings' own rules. A bad value falls back to its default here so the module loads; the first request then
 # reads the settings strictly and fails (500) with the variable named in the log.
 observability = ObservabilitySettings.from_env(strict=False)
-logger = Logger(service=observability.service_name, level=observability.log_level)
+logger = Logger(service=observability.service_name, level=observability.log_level, json_deserializer=_message_as_is)
 metrics = Metrics(namespace=observability.metrics_namespace, service=observability.service_name)
 app = APIGatewayRestResolver()
 
@@ -135,9 +141,12 @@ def _where(error: BaseException) -> str:
     return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "?"
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    # correlation_id = requestContext.requestId (Powertools' API_GATEWAY_REST path), read without a JMESPath query
+    request_context = event.get("requestContext") if isinstance(event, dict) else None
+    logger.set_correlation_id(request_context.get("requestId") if isinstance(request_context, dict) else None)
     # The AWS calls of this invocation answer before its remaining time runs out, or are given up (503/grace).
     with call_budget.invocation_deadline(context):
         return app.resolve(event, context)
