@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 # The code under test: this tree, or another checkout (``bench/run.py --source DIR``: before/after figures).
 SOURCE = Path(os.environ.get("SPEKE_BENCH_SOURCE") or REPO).resolve()
 HANDLER_DIR = SOURCE / "functions" / "key_provider"
+DELIVERY_HANDLER_DIR = SOURCE / "functions" / "key_delivery"
 LAYER_DIR = SOURCE / "layers" / "speke_keyprovider"
 CERT_DER = REPO / "tests" / "fixtures" / "certs" / "delivery.cert.der"
 CERT_KEY_PEM = REPO / "tests" / "fixtures" / "certs" / "delivery.key.pem"
@@ -32,8 +33,10 @@ CPIX_XSD = REPO / "tests" / "fixtures" / "cpix-xsd" / "cpix.xsd"
 RESULTS_DIR = REPO / "bench-results"
 
 # The contract's test-vector master key (section 5): any 32+ character secret gives the same costs.
-MASTER_KEY = "0123456789abcdef0123456789abcdef"
+MASTER_KEY = json.loads((REPO / "tests" / "fixtures" / "kdf" / "vectors.json").read_text())["master_key"]
 SECRET_NAME = "speke/bench/master-key"
+DELIVERY_SECRET_NAME = "speke/bench/token-secret"  # pragma: allowlist secret
+DELIVERY_HMAC_SECRET = "bench-hs256-token-secret-0123456789abcdef"  # pragma: allowlist secret
 CALLER_ARN = "arn:aws:sts::111122223333:assumed-role/SpekeMediaPackageRole/MediaPackageSession"
 DRM_SYSTEMS = ("widevine", "playready", "fairplay")
 
@@ -80,6 +83,8 @@ def base_env() -> dict[str, str]:
                 "ALLOWED_CALLER",
                 "XRAY_",
                 "RANDOM_EXPLICIT",
+                "KEY_DELIVERY",
+                "AES128_KEY_URI",
             )
         )
     }
@@ -115,6 +120,19 @@ def file_home_env(key_file: Path) -> dict[str, str]:
 def secrets_manager_env(endpoint: str) -> dict[str, str]:
     env = base_env()
     env.update({"KEY_SOURCE": "secretsmanager", "MASTER_KEY_SECRET_ID": SECRET_NAME, "AWS_ENDPOINT_URL": endpoint})
+    return env
+
+
+def delivery_env(base: dict[str, str]) -> dict[str, str]:
+    """The key delivery function's environment over a key home's (the JWKS is added by the worker)."""
+    env = {k: v for k, v in base.items() if not k.startswith("KEY_DELIVERY")}
+    env.update(
+        {
+            "POWERTOOLS_SERVICE_NAME": "speke-key-delivery",
+            "KEY_DELIVERY": "aes128+clearkey",
+            "KEY_DELIVERY_HMAC_SECRET_ID": DELIVERY_SECRET_NAME,
+        }
+    )
     return env
 
 
@@ -310,6 +328,7 @@ class MotoServer:
             aws_secret_access_key="testing",
         )
         client.create_secret(Name=SECRET_NAME, SecretString=MASTER_KEY)
+        client.create_secret(Name=DELIVERY_SECRET_NAME, SecretString=DELIVERY_HMAC_SECRET)
 
     def __exit__(self, *exc: object) -> None:
         if self._process is not None and self._process.poll() is None:

@@ -69,8 +69,12 @@ def main() -> None:
     print("\n| target | measured | limit | |")
     print("|---|---|---|---|")
     for t in after["targets"].values():
-        state = "met" if t["met"] else f"missed by {t['margin']:+.2f} {t['unit']}"
-        print(f"| {t['what']} | {t['measured']} {t['unit']} | {t['target']} {t['unit']} | {state} |")
+        if t["met"] is None:
+            state = "not measured"
+        else:
+            state = "met" if t["met"] else f"missed by {t['margin']:+.2f} {t['unit']}"
+        limit = f"{t.get('direction', '<=')} {t['target']} {t['unit']}"
+        print(f"| {t['what']} | {t['measured']} {t['unit']} | {limit} | {state} |")
 
 
 if __name__ == "__main__":

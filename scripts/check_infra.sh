@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Infrastructure checks (issue #4) - the CI entry, also `make check-infra`. Needs no AWS credentials and no
+# Infrastructure checks - the CI entry, also `make check-infra`. Needs no AWS credentials and no
 # Docker; reaches only PyPI (to fill the venvs the first time).
 #
 #   1. .venv-infra/sam      aws-sam-cli, cfn-lint, pytest, PyYAML   (requirements/infra.txt)
@@ -8,8 +8,11 @@
 #      Each is (re)installed only when its requirements file or its Python changes.
 #   2. sam validate --lint      3. cfn-lint template.yaml
 #   4. checkov (cloudformation, --skip-download; skips are justified in template.yaml Metadata)
-#   5. sam build (on this machine: no container)
-#   6. pytest tests/infra (template tests, and the build artifacts of step 5)
+#   5. sam build (on this machine: no container); prints the layer's size
+#   6. pytest tests/infra: the template (least privilege, the AWS call budget against the function timeout,
+#      alarms that can fire at SPEKE rates, retention, alias and deployment preference, the first-deploy
+#      prerequisite), samconfig.toml against the deploy guide, the layer lock, and the build artifacts of step 5
+#      (exactly the locked set, nothing shadowing the Lambda runtime, aarch64, the guide's size figures)
 #
 # Every step runs even if an earlier one failed (the venv step aside); the exit code is non-zero if any
 # failed. Timings are printed at the end.
@@ -104,13 +107,24 @@ sam_build() {
     rm -rf "$BUILD_DIR"
     # The venv's bin first: `sam build` needs a python3.13 for the python3.13 function, and the layer's
     # Makefile runs `python3 -m pip` (the versions come from --platform/--python-version, not from this one).
-    PATH="$SAM_VENV/bin:$PATH" "$SAM_VENV/bin/sam" build --build-dir "$BUILD_DIR"
+    PATH="$SAM_VENV/bin:$PATH" "$SAM_VENV/bin/sam" build --build-dir "$BUILD_DIR" || return 1
+    local layer="$BUILD_DIR/SpekeLibraryLayer"
+    echo "layer: $(du -sm --apparent-size "$layer" | cut -f1) MB unzipped," \
+        "$(cd "$layer" && "$SAM_VENV/bin/python" -c 'import io, os, zipfile
+buffer = io.BytesIO()
+with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    for root, _, names in os.walk("."):
+        for name in names:
+            archive.write(os.path.join(root, name))
+print(round(buffer.tell() / 1e6, 1))') MB zipped" \
+        "($(find "$layer/python" -maxdepth 1 -name '*.dist-info' | wc -l) locked distributions)"
 }
 
 infra_tests() {
-    # --confcutdir: tests/conftest.py imports the library, which is not installed in this venv.
-    SPEKE_INFRA_BUILD_DIR="$BUILD_DIR" "$SAM_VENV/bin/python" -m pytest tests/infra -m infra \
-        --confcutdir=tests/infra -p no:cacheprovider -q
+    # --confcutdir: tests/conftest.py imports the library, which is not installed in this venv (and so does
+    # not mark the tiers here: the folder is the selection). -rs lists what was skipped, and why.
+    SPEKE_INFRA_BUILD_DIR="$BUILD_DIR" "$SAM_VENV/bin/python" -m pytest tests/infra \
+        --confcutdir=tests/infra -p no:cacheprovider -q -rs
 }
 
 SCRIPT_START="$(now_ms)"

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from speke_keyprovider_tools.apigw_event import rest_proxy_event
 from speke_keyprovider_tools.client.request_builder import build_request
+from speke_keyprovider_tools.client.speke_v1_request import build_v1_request
 
 REPO = Path(__file__).resolve().parents[1]
 EVENTS = REPO / "events"
 CERT = (REPO / "tests" / "fixtures" / "certs" / "delivery.cert.der").read_bytes()
+V1_HEADERS = {"Content-Type": "application/xml"}  # SPEKE v1: no X-Speke-Version header
 
 
 def kids(seed: int, n: int) -> list[uuid.UUID]:
@@ -106,6 +108,7 @@ def main() -> None:
     )
     write("bad-413-oversize.json", b"<CPIX>" + b" " * (1024 * 1024) + b"</CPIX>")
     main_v21()
+    speke_v1_events()
 
 
 V21 = {"Content-Type": "application/xml", "X-Speke-Version": "2.1"}
@@ -187,6 +190,76 @@ def main_v21() -> None:
         "bad-422-v21-aes128-with-widevine.json",
         aes.replace(b"3ea8778f-7742-4bf9-b18b-e834b2acbd47", b"edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"),
         headers=V21,
+    )
+
+
+def speke_v1_events() -> None:
+    """MediaPackage v1 endpoints and a MediaConvert job (SPEKE v1), and v1 inputs that must be refused."""
+
+    def v1(name: str, **kwargs) -> bytes:
+        body = build_v1_request(**kwargs).xml
+        write(name, body, headers=V1_HEADERS)
+        return body
+
+    hls = v1(
+        "ok-v1-hls-fairplay-live-rotation.json",
+        content_id="mp1-hls-channel",
+        endpoint="hls",
+        first_index=459201,
+        kids=kids(11, 1),
+    )
+    v1(
+        "ok-v1-hls-aes128.json",
+        content_id="mp1-hls-aes",
+        endpoint="hls",
+        drm_systems=["aes128-v1"],
+        first_index=17,
+        kids=kids(12, 1),
+    )
+    v1(
+        "ok-v1-dash-widevine-playready-encrypted.json",
+        content_id="mp1-dash-channel",
+        endpoint="dash",
+        certificate_der=CERT,
+        first_index=1201,
+        kids=kids(13, 1),
+    )
+    v1("ok-v1-mss-playready.json", content_id="mp1-mss-channel", endpoint="mss", kids=kids(14, 1))
+    v1("ok-v1-cmaf-encrypted.json", content_id="mp1-cmaf", endpoint="cmaf", certificate_der=CERT, kids=kids(15, 1))
+    v1(
+        "ok-v1-mediaconvert-vod.json",
+        content_id="mediaconvert-job-42",
+        endpoint="dash",
+        live=False,
+        children="minimal",
+        kids=kids(16, 1),
+    )
+
+    write("bad-422-v1-content-id-attribute.json", hls.replace(b' id="', b' contentId="'), headers=V1_HEADERS)
+    write(
+        "bad-422-v1-version-header-without-cpix-version.json",
+        hls,
+        headers={"Content-Type": "application/xml", "X-Speke-Version": "2.0"},
+    )
+    write(
+        "bad-422-v1-unknown-child.json",
+        hls.replace(b"<cpix:URIExtXKey/>", b"<speke:KeyUri/>"),
+        headers=V1_HEADERS,
+    )
+    write(
+        "bad-422-v1-non-empty-child.json",
+        hls.replace(b"<cpix:URIExtXKey/>", b"<cpix:URIExtXKey>c2tkOi8vZXZpbA==</cpix:URIExtXKey>"),
+        headers=V1_HEADERS,
+    )
+    write(
+        "bad-422-v1-unknown-system.json",
+        hls.replace(b"94ce86fb-07ff-4f43-adb8-93d2fa968ca2", b"11111111-2222-4333-8444-555555555555"),
+        headers=V1_HEADERS,
+    )
+    write(
+        "bad-422-v1-common-encryption-scheme.json",
+        hls.replace(b"<cpix:ContentKey ", b'<cpix:ContentKey commonEncryptionScheme="cbcs" '),
+        headers=V1_HEADERS,
     )
 
 

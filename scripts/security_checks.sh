@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Security checks, the CI entry (issue #7). Runs every check, then exits non-zero if any failed.
+# Security checks, the CI entry. Runs every check, then exits non-zero if any failed.
 #
 #   ruff        ruff check over the repository with pyproject's configuration
-#   mypy        the library (layers/speke_keyprovider/speke_keyprovider)
+#   mypy        the server package, the handler (functions/) and the workstation tools (tools/)
 #   bandit      library, handler, scripts and fuzz harness: no medium or high finding (-ll); every
 #               "# nosec" carries its reason on the same line
 #   pip-audit   requirements/runtime.txt (the layer's pins, resolved with their dependencies) against
@@ -30,6 +30,7 @@ PYTHON_BOOT=${PYTHON_BOOT:-$(command -v python3.13 || command -v python3)}
 BASELINE=.secrets.baseline
 LIBRARY=layers/speke_keyprovider/speke_keyprovider
 BANDIT_PATHS=("$LIBRARY" functions scripts fuzz)
+MYPY_PATHS=("$LIBRARY" functions/key_provider/app.py tools/speke_keyprovider_tools)
 # Excluded from the secret scan, with the reason:
 #   tests/fixtures/certs/ - the test-only delivery certificate and its private key (see its README);
 #   dashif/               - the public DASH-IF CPIX test vectors (published keys and certificates);
@@ -98,8 +99,9 @@ run_ruff() {
 }
 
 run_mypy() {
-  section "mypy $LIBRARY"
-  "$BIN/mypy" "$LIBRARY" || failed+=(mypy)
+  section "mypy ${MYPY_PATHS[*]}"
+  # the layer and tools folders are the import roots (as installed); the handler is checked as its own module
+  MYPYPATH=layers/speke_keyprovider:tools "$BIN/mypy" "${MYPY_PATHS[@]}" || failed+=(mypy)
 }
 
 run_bandit() {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import os
 import sys
 import uuid
 from dataclasses import dataclass
@@ -14,9 +15,14 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from hypothesis import settings
 from speke_keyprovider_tools.apigw_event import DEFAULT_CALLER_ARN, rest_proxy_event
 
+from tests import hypothesis_profiles
+
 pytest_plugins = ["tests.leakcheck"]  # no key material in any log line of the whole session
+
+settings.load_profile(hypothesis_profiles.PROFILE)  # derandomized under CI: see tests/hypothesis_profiles.py
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -26,13 +32,11 @@ CERTS = FIXTURES / "certs"
 EVENTS = REPO / "events"
 HANDLER_PATH = REPO / "functions" / "key_provider" / "app.py"
 
-# Contract section 5 test vectors: K_master and the keys it must give.
-MASTER_KEY = b"0123456789abcdef0123456789abcdef"
-DERIVATION_VECTORS = [
-    ("test_case_generic", "0f083e4e-b831-4a3d-917e-ce78076e54aa", "f11a18a35cc5cb5080547aff81458d53"),
-    ("test_case_generic", "041fdd3a-7f5e-4848-a7cb-65e97758e9a0", "c2ebe7a748ae9366c7fadb3d4f47f481"),
-    ("channel-1", "0f083e4e-b831-4a3d-917e-ce78076e54aa", "cd5c270734dae433313b53838fdf7a1d"),
-]
+# Contract section 5 test vectors: K_master and the keys it must give (one fixture, read by tests, bench, fuzz).
+KDF_VECTORS = FIXTURES / "kdf" / "vectors.json"
+_KDF = json.loads(KDF_VECTORS.read_text())
+MASTER_KEY: bytes = _KDF["master_key"].encode()
+DERIVATION_VECTORS: list[tuple[str, str, str]] = [(v["content_id"], v["kid"], v["cek"]) for v in _KDF["vectors"]]
 CALLER_ARN = DEFAULT_CALLER_ARN
 
 
@@ -114,9 +118,12 @@ def handler_env(monkeypatch: pytest.MonkeyPatch, master_key_file: Path) -> pytes
         "TRUSTED_CERT_SHA256",
         "REQUIRE_ENCRYPTED_KEYS",
         "ALLOWED_CALLER_ARNS",
-        "RANDOM_EXPLICIT_IV",
+        "DERIVED_EXPLICIT_IV",
         "XRAY_TRACING",
+        "AES128_KEY_URI_TEMPLATE",
     ):
+        monkeypatch.delenv(name, raising=False)
+    for name in [name for name in os.environ if name.startswith("KEY_DELIVERY")]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KEY_SOURCE", "file")
     monkeypatch.setenv("MASTER_KEY_FILE", str(master_key_file))
@@ -164,11 +171,14 @@ def invoke(app, lambda_context):
 def _clean_runtime():
     """Rebuild lazily created runtime (settings, clients, caches) around every test."""
     from speke_keyprovider import runtime, trust
+    from speke_keyprovider.delivery.runtime import reset_key_delivery
 
     runtime.reset_runtime()
+    reset_key_delivery()
     trust._load.cache_clear()
     yield
     runtime.reset_runtime()
+    reset_key_delivery()
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""pytest plugin: no key material in any log line the suite makes the handler emit (issue #7).
+"""pytest plugin: no key material in any log line the suite makes the handler emit.
 
 Enabled from ``tests/conftest.py`` with ``pytest_plugins = ["tests.leakcheck"]``.
 
@@ -6,6 +6,10 @@ For the whole session it records
 * every secret the provider makes or holds: each CEK derived (``derive_cek`` and ``cek_from_mac``, wrapped
   where the key sources call them), each document / MAC key generated (``DeliveryKeys.generate``), each
   master key loaded (``master_key_from_text``, and every master passed to ``derive_cek``);
+* on the key delivery paths: every key served (``KeyDelivery.handle``: the raw key of a GET, each ``k`` of a
+  ClearKey licence), every HS256 token secret (``tokens.hmac_key``), every entitlement token presented
+  (``endpoint.find_token``) or minted (``delivery_tokens.mint_token``), as text and its signature, and the
+  private part of every signing key made (``generate_es256_jwk``);
 * every log record of any logger (through a handler on the root logger and on every non-propagating
   logger, such as Powertools' ``speke-keyprovider``, formatted by that logger's own formatters too), and
   every structured (JSON) line the tests' captured stdout / stderr holds — the handler's log and
@@ -43,6 +47,7 @@ _BYTES_LITERAL = re.compile(r"""b(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
 @dataclass
 class _State:
     secrets: dict[bytes, str] = field(default_factory=dict)  # secret -> kind
+    raw_texts: dict[str, str] = field(default_factory=dict)  # secret text looked for as is (tokens) -> kind
     texts: list[tuple[str, str, str]] = field(default_factory=list)  # (test, source, text)
     current: str = "<session>"
     exempt: bool = False
@@ -53,6 +58,16 @@ class _State:
     def secret(self, value: Any, kind: str) -> None:
         if isinstance(value, bytes | bytearray) and len(value) >= 8:
             self.secrets.setdefault(bytes(value), kind)
+
+    def raw_text(self, value: Any, kind: str) -> None:
+        if isinstance(value, str) and len(value) >= 16:
+            self.raw_texts.setdefault(value, kind)
+
+    def token(self, value: Any) -> None:
+        """An entitlement token: the whole text and its signature segment (never logged, even in part)."""
+        if isinstance(value, str) and value.count(".") == 2:
+            self.raw_text(value, "entitlement token")
+            self.raw_text(value.rsplit(".", 1)[1], "entitlement token signature")
 
     def text(self, source: str, text: str) -> None:
         if text and not self.exempt:
@@ -70,11 +85,15 @@ def _patch(owner: Any, name: str, replacement: Any) -> None:
     setattr(owner, name, replacement)
 
 
-def _wrap_everywhere(original: Callable[..., Any], make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-    """Replace ``original`` in every loaded ``speke_keyprovider`` module that holds it by name."""
+def _wrap_everywhere(
+    original: Callable[..., Any],
+    make: Callable[[Callable[..., Any]], Callable[..., Any]],
+    prefix: str = "speke_keyprovider",
+) -> None:
+    """Replace ``original`` in every loaded ``prefix`` module (and the tests' helpers) that holds it by name."""
     wrapped = make(original)
     for module_name, module in list(sys.modules.items()):
-        if module is None or not module_name.startswith("speke_keyprovider"):
+        if module is None or not module_name.startswith((prefix, "tests.")):
             continue
         for attr, value in list(vars(module).items()):
             if value is original:
@@ -128,6 +147,72 @@ def _install() -> None:
         return keys
 
     _patch(key_wrapping.DeliveryKeys, "generate", classmethod(generate_and_record))
+    _install_delivery()
+
+
+def _install_delivery() -> None:
+    """The key delivery paths: keys served, token secrets, tokens presented and minted, signing keys made."""
+    try:
+        from speke_keyprovider.delivery import endpoint, tokens
+    except ImportError:  # PyJWT missing: nothing of key delivery can run either
+        return
+
+    def find(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            found = fn(*args, **kwargs)
+            _state.token(found[0])
+            return found
+
+        return wrapper
+
+    def hmac(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(secret: Any, *args: Any, **kwargs: Any) -> Any:
+            _state.secret(secret.encode() if isinstance(secret, str) else secret, "token secret")
+            return fn(secret, *args, **kwargs)
+
+        return wrapper
+
+    _wrap_everywhere(endpoint.find_token, find)
+    _wrap_everywhere(tokens.hmac_key, hmac)
+    handle = endpoint.KeyDelivery.__dict__["handle"]
+
+    def handle_and_record(self: Any, request: Any) -> Any:
+        answer = handle(self, request)
+        if answer.status == 200 and answer.headers.get("Content-Type") == "application/octet-stream":
+            _state.secret(answer.body, "delivered key")
+        elif answer.status == 200:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                for entry in json.loads(answer.body)["keys"]:
+                    _state.secret(base64.urlsafe_b64decode(entry["k"] + "=="), "delivered key")
+        return answer
+
+    _patch(endpoint.KeyDelivery, "handle", handle_and_record)
+    with contextlib.suppress(ImportError):
+        from speke_keyprovider_tools import delivery_tokens
+
+        def mint(fn: Callable[..., str]) -> Callable[..., str]:
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> str:
+                minted = fn(*args, **kwargs)
+                _state.token(minted)
+                return minted
+
+            return wrapper
+
+        def signing_key(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> dict[str, Any]:
+                jwk = fn(*args, **kwargs)
+                with contextlib.suppress(KeyError, ValueError):
+                    _state.secret(base64.urlsafe_b64decode(jwk["d"] + "=="), "token signing key")
+                return jwk
+
+            return wrapper
+
+        _wrap_everywhere(delivery_tokens.mint_token, mint, prefix="speke_keyprovider_tools")
+        _wrap_everywhere(delivery_tokens.generate_es256_jwk, signing_key, prefix="speke_keyprovider_tools")
 
 
 def _uninstall() -> None:
@@ -214,8 +299,21 @@ def _forms(secret: bytes) -> dict[str, str]:
     return forms
 
 
-def scan(texts: list[tuple[str, str, str]], secrets: dict[bytes, str]) -> list[str]:
-    """Findings as "kind #n as form in test (source)"; never the secret itself."""
+def scan(
+    texts: list[tuple[str, str, str]], secrets: dict[bytes, str], raw_texts: dict[str, str] | None = None
+) -> list[str]:
+    """Findings as "kind #n as form in test (source)"; never the secret itself. ``raw_texts`` (tokens) are
+    looked for as they are."""
+    found_raw = [
+        f"{kind} #{n} ({len(value)} chars) as text in {test} ({source})"
+        for n, (value, kind) in enumerate((raw_texts or {}).items())
+        for test, source, text in texts
+        if value in text
+    ]
+    return found_raw + _scan_secrets(texts, secrets)
+
+
+def _scan_secrets(texts: list[tuple[str, str, str]], secrets: dict[bytes, str]) -> list[str]:
     index = {secret: n for n, secret in enumerate(secrets)}
     # Degenerate test values (b"\x00" * 16 from a stubbed MAC, b"x" * 32) are no secrets and would match
     # ordinary text ("AAAA...", "xxxx..."): only values with some variety are looked for.
@@ -324,14 +422,14 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _detach()
     _uninstall()
-    _state.findings = scan(_state.texts, _state.secrets)
+    _state.findings = scan(_state.texts, _state.secrets, _state.raw_texts)
     if _state.findings and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     kinds: dict[str, int] = {}
-    for kind in _state.secrets.values():
+    for kind in [*_state.secrets.values(), *_state.raw_texts.values()]:
         kinds[kind] = kinds.get(kind, 0) + 1
     summary = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(kinds.items())) or "no secrets"
     if _state.findings:

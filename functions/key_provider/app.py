@@ -1,6 +1,7 @@
-"""SPEKE v2 key provider: the Lambda entry point. It only routes: checks live in the library.
+"""SPEKE key provider (v1 and v2): the Lambda entry point. It only routes: checks live in the library.
 
-POST /copyProtection  (API Gateway REST API, AWS_IAM authorisation)
+POST /copyProtection  (API Gateway REST API, AWS_IAM authorisation): the key exchange, every dialect
+GET  /heartbeat       (same authorisation): 200 text/plain once the function's settings load
 """
 
 from __future__ import annotations
@@ -9,19 +10,25 @@ import time
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from speke_keyprovider import speke_http, trust
+from speke_keyprovider import call_budget, speke_http, trust
 from speke_keyprovider.errors import BackendUnavailable, ConfigurationError, Reason, SpekeError
 from speke_keyprovider.runtime import get_runtime
 from speke_keyprovider.settings import ObservabilitySettings
+
+
+def _message_as_is(message: str) -> str:
+    """Log messages here are plain text: keep them as they are (Powertools' default runs json.loads on every
+    message to see whether it is JSON; a failed decode was ~15 % of each log line)."""
+    return message
+
 
 # POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL and XRAY_TRACING, read with the
 # settings' own rules. A bad value falls back to its default here so the module loads; the first request then
 # reads the settings strictly and fails (500) with the variable named in the log.
 observability = ObservabilitySettings.from_env(strict=False)
-logger = Logger(service=observability.service_name, level=observability.log_level)
+logger = Logger(service=observability.service_name, level=observability.log_level, json_deserializer=_message_as_is)
 metrics = Metrics(namespace=observability.metrics_namespace, service=observability.service_name)
 app = APIGatewayRestResolver()
 
@@ -51,7 +58,7 @@ def copy_protection() -> Response:
     headers = event.raw_event.get("headers")
     speke_version = speke_http.speke_version(headers)
     speke_http.check_content_type(headers)
-    body = speke_http.request_body(event.body, event.is_base64_encoded, runtime.settings.max_request_bytes)
+    body = speke_http.request_body(event.body, bool(event.is_base64_encoded), runtime.settings.max_request_bytes)
     result = runtime.exchange.answer(body, speke_version)
     _count_answered(result.key_count, encrypted=result.encrypted)
     logger.info(
@@ -59,6 +66,7 @@ def copy_protection() -> Response:
         extra={
             "outcome": "ok",
             "status": 200,
+            "dialect": result.dialect.name,
             "content_id": result.content_id,
             "kids": list(result.kids),
             **({"requested_kids": list(result.requested_kids)} if result.requested_kids else {}),  # KID override
@@ -74,6 +82,17 @@ def copy_protection() -> Response:
     return Response(
         status_code=200, body=result.body.decode("utf-8"), headers=speke_http.success_headers(result.dialect)
     )
+
+
+@app.get("/heartbeat")
+def heartbeat() -> Response:
+    """SPEKE v1's heartbeat: the caller is checked as for a key request, no key home is called."""
+    runtime = get_runtime()
+    trust.check_caller(
+        trust.caller_arn(app.current_event.raw_event.get("requestContext")), runtime.settings.allowed_caller_arns
+    )
+    metrics.add_metric(name="Heartbeats", unit=MetricUnit.Count, value=1)
+    return Response(status_code=200, body=speke_http.HEARTBEAT_BODY, headers=speke_http.heartbeat_headers())
 
 
 @app.exception_handler(SpekeError)
@@ -93,7 +112,7 @@ def not_found(error: Exception) -> Response:
     _count_refused(Reason.NOT_FOUND)
     return Response(
         status_code=404,
-        body="Not found: the key provider answers POST /copyProtection only",
+        body="Not found: the key provider answers POST /copyProtection and GET /heartbeat only",
         headers=speke_http.error_headers(),
     )
 
@@ -123,10 +142,15 @@ def _where(error: BaseException) -> str:
     return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "?"
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    # correlation_id = requestContext.requestId (Powertools' API_GATEWAY_REST path), read without a JMESPath query
+    request_context = event.get("requestContext") if isinstance(event, dict) else None
+    logger.set_correlation_id(request_context.get("requestId") if isinstance(request_context, dict) else None)
+    # The AWS calls of this invocation answer before its remaining time runs out, or are given up (503/grace).
+    with call_budget.invocation_deadline(context):
+        return app.resolve(event, context)
 
 
 if observability.xray_tracing:  # optional: X-Ray costs ~300 ms of cold start

@@ -18,9 +18,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def answer(app, lambda_context, delivery_private_key):
     """``answer(request_bytes, event)``: call the handler, check the answer with the oracle."""
 
-    def _answer(request, event, *, skip_known=True):
-        return fz.answer_and_check(
-            app.lambda_handler, lambda_context, delivery_private_key, request, event, skip_known=skip_known
-        )
+    def _answer(request, event):
+        return fz.answer_and_check(app.lambda_handler, lambda_context, delivery_private_key, request, event)
 
     return _answer

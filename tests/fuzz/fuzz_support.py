@@ -20,6 +20,7 @@ import base64
 import contextlib
 import copy
 import dataclasses
+import json
 import os
 import random
 import re
@@ -39,12 +40,14 @@ from speke_keyprovider_tools.apigw_event import rest_proxy_event
 from speke_keyprovider_tools.client.request_builder import BuiltRequest, build_request
 from speke_keyprovider_tools.client.response_reader import CpixReadError, read_content_keys
 
+from tests import hypothesis_profiles
+
 REPO = Path(__file__).resolve().parents[2]
 CERTS = REPO / "tests" / "fixtures" / "certs"
 EVENTS = REPO / "events"
 
-# Contract section 5 test vector master key (the suite's conftest uses the same one).
-MASTER_KEY = b"0123456789abcdef0123456789abcdef"
+# Contract section 5 test vector master key.
+MASTER_KEY = json.loads((REPO / "tests" / "fixtures" / "kdf" / "vectors.json").read_text())["master_key"].encode()
 CPIX_NS = "urn:dashif:org:cpix"
 OTHER_NS = "urn:example:fuzz"
 
@@ -59,10 +62,9 @@ for _prefix, _uri in (
 
 
 # --- hypothesis settings --------------------------------------------------------------------------
-# Profiles (HYPOTHESIS_PROFILE): ``ci`` derandomized, 200 examples per property (the default when CI is
-# set); ``dev`` random, 200 (the default otherwise); ``long`` random, 5000. FUZZ_MAX_EXAMPLES overrides
-# the count. Applied per test, never loaded globally, so other hypothesis tests keep their settings.
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+# The profile (tests/hypothesis_profiles.py): ``ci`` derandomized, 200 examples per property; ``dev`` random,
+# 200; ``long`` random, 5000. FUZZ_MAX_EXAMPLES overrides the count.
+PROFILE = hypothesis_profiles.PROFILE
 _EXAMPLES = {"ci": 200, "dev": 200, "long": 5000}
 
 
@@ -747,37 +749,8 @@ def _check_ok(
         raise _fail(f"200 that shows key material unwrapped: {leak}", 200, b"<withheld>")
 
 
-# --- known findings -------------------------------------------------------------------------------
-# Bugs the fuzzers found in code this tier does not own. Each is pinned by a regression test in
-# test_fuzz_regressions.py (xfail while its probe says "not fixed", a plain test once it is). While a
-# finding is unfixed the properties and the atheris harness skip inputs that hit it (``known_finding``)
-# so they keep looking for new ones; once the fix lands the probe flips and nothing is skipped.
-
-
-def _exchange() -> Any:
-    from speke_keyprovider.key_sources import StaticMasterKey
-    from speke_keyprovider.service import KeyExchange
-    from speke_keyprovider.settings import Settings
-
-    return KeyExchange(Settings(key_source="file", master_key_file="unused"), StaticMasterKey(MASTER_KEY))
-
-
-def failure_signature(body: bytes) -> tuple[str, str] | None:
-    """(exception type, file) of an unexpected exception the service raises for ``body``; None when it
-    answers or refuses with a ``SpekeError``."""
-    from speke_keyprovider.errors import SpekeError
-
-    try:
-        _exchange().answer(body)
-    except SpekeError:
-        return None
-    except Exception as exc:  # noqa: BLE001 - classifying is the point
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        where = tb.tb_frame.f_code.co_filename.rsplit("/", 1)[-1] if tb else "?"
-        return type(exc).__name__, where
-    return None
+# --- minimal inputs of past findings ----------------------------------------------------------------
+# Each finding the fuzzers made is fixed; test_fuzz_regressions.py keeps its minimal input as a regression test.
 
 
 def flipped_certificate(offset: int, bit: int) -> bytes:
@@ -813,36 +786,6 @@ def f5_malformed_subject() -> bytes:
     return flipped_certificate(140, 0)  # a Name whose ASN.1 only fails when cert.subject is read
 
 
-KNOWN_FINDINGS: dict[str, tuple[Callable[[], bytes], tuple[str, str | None]]] = {
-    "F1 deep nesting -> RecursionError in ET.tostring (cpix/render.py) -> 500": (
-        f1_deep_nesting,
-        ("RecursionError", None),
-    ),
-    "F2 unknown XML encoding declaration -> LookupError (cpix/parse.py parse_xml) -> 500": (
-        f2_unknown_encoding,
-        ("LookupError", None),
-    ),
-    "F3 unknown certificate signature algorithm -> AttributeError on x509.UnsupportedAlgorithm (trust.py) -> 500": (
-        f3_unknown_signature_algorithm,
-        ("AttributeError", "trust.py"),
-    ),
-    "F4 unknown certificate key algorithm -> UnsupportedAlgorithm from public_key() (trust.py) -> 500": (
-        f4_unknown_key_algorithm,
-        ("UnsupportedAlgorithm", None),
-    ),
-    "F5 certificate with a malformed subject -> ValueError from cert.subject outside the try (trust.py) -> 500": (
-        f5_malformed_subject,
-        ("ValueError", "trust.py"),
-    ),
-    "F6 multi-byte encoding declaration (utf-7, shift_jis...) -> ValueError from expat "
-    "(cpix/parse.py parse_xml) -> 500": (
-        f6_multibyte_encoding,
-        ("ValueError", "ElementTree.py"),
-    ),
-}
-_UNFIXED: dict[str, tuple[str, str | None]] | None = None
-
-
 def f8_certificate_with_child_elements() -> bytes:
     name, built = next(s for s in seeds() if s[1].encrypted)
     return built.xml.replace(
@@ -852,101 +795,19 @@ def f8_certificate_with_child_elements() -> bytes:
     )
 
 
-def _certificate_has_children(body: bytes) -> bool:
-    try:
-        root = _request_tree(body)
-    except Exception:  # noqa: BLE001 - not XML: not this finding
-        return False
-    return any(len(cert) for cert in root.iter("{http://www.w3.org/2000/09/xmldsig#}X509Certificate"))
-
-
-# Findings where the service answers 200 although it should refuse: (minimal input, request predicate).
-ACCEPTED_FINDINGS: dict[str, tuple[Callable[[], bytes], Callable[[bytes], bool]]] = {
-    "F8 X509Certificate with child elements (mixed content) accepted; the provider reads only its leading "
-    "text, a strict reader sees another value (cpix/parse.py _recipients) -> 200": (
-        f8_certificate_with_child_elements,
-        _certificate_has_children,
-    ),
-}
-
-
-def unfixed_findings() -> dict[str, tuple[str, str | None]]:
-    """The known findings whose minimal input still breaks the service (probed once per process)."""
-    global _UNFIXED
-    if _UNFIXED is None:
-        _UNFIXED = {}
-        for title, (make_input, signature) in KNOWN_FINDINGS.items():
-            got = failure_signature(make_input())
-            if got is not None and _matches(got, signature):
-                _UNFIXED[title] = signature
-        from speke_keyprovider.errors import SpekeError
-
-        for title, (make_input, _) in ACCEPTED_FINDINGS.items():
-            try:
-                _exchange().answer(make_input())
-            except SpekeError:
-                continue
-            _UNFIXED[title] = ("ACCEPTED", None)
-    return _UNFIXED
-
-
-def is_fixed(title_prefix: str) -> bool:
-    return not any(title.startswith(title_prefix) for title in unfixed_findings())
-
-
-def _matches(got: tuple[str, str], signature: tuple[str, str | None]) -> bool:
-    return got[0] == signature[0] and (signature[1] is None or got[1] == signature[1])
-
-
-def known_finding(body: bytes | None, status: int | None = None) -> str | None:
-    """The title of the unfixed known finding ``body`` hits (``status``: the answer it got, if any)."""
-    unfixed = unfixed_findings()
-    if not unfixed or body is None:
-        return None
-    if status == 200:
-        return next((title for title, (_, hits) in ACCEPTED_FINDINGS.items() if title in unfixed and hits(body)), None)
-    got = failure_signature(body)
-    if got is None:
-        return None
-    return next((title for title, signature in unfixed.items() if _matches(got, signature)), None)
-
-
-class KnownFindingHit(UserWarning):
-    """An input hit a known, still unfixed finding and was skipped (see test_fuzz_regressions.py)."""
-
-
-_WARNED: set[str] = set()
-
-
 def answer_and_check(
     lambda_handler: Callable[[dict, Any], dict],
     context: Any,
     private_key: Any,
     request: bytes | None,
     event: dict[str, Any],
-    *,
-    skip_known: bool = True,
 ) -> tuple[int, dict[str, str], bytes]:
-    """Send ``event`` to the handler and hold the answer to the oracle. With ``skip_known``, an input
-    that breaks the oracle through a known unfixed finding is rejected (hypothesis) instead of failing."""
-    import warnings
-
-    from hypothesis import currently_in_test_context, note, reject
+    """Send ``event`` to the handler and hold the answer to the oracle."""
+    from hypothesis import currently_in_test_context, note
 
     with recording() as recorded:
         status, headers, body = call(lambda_handler, event, context)
     if currently_in_test_context():
         note(f"status {status}, body {body[:200]!r}")
-    try:
-        check_answer(request, status, headers, body, recorded, private_key=private_key)
-    except OracleFailure:
-        title = known_finding(request, status) if skip_known else None
-        if title is None:
-            raise
-        if title not in _WARNED:
-            _WARNED.add(title)
-            warnings.warn(KnownFindingHit(f"skipped inputs hitting unfixed {title}"), stacklevel=2)
-        if not currently_in_test_context():
-            raise
-        reject()
+    check_answer(request, status, headers, body, recorded, private_key=private_key)
     return status, headers, body

@@ -1,4 +1,4 @@
-"""Bounded property-based fuzzing of the Lambda handler, in process (issue #7).
+"""Bounded property-based fuzzing of the Lambda handler, in process.
 
 Valid SPEKE v2 documents are mutated structurally (drop / duplicate / reorder / relocate elements, bad
 and huge attribute values, renamed and foreign elements), re-encoded (UTF-16/32, BOMs, lying or unknown

@@ -1,8 +1,5 @@
-"""Inputs the fuzzers found that broke the oracle (a 5xx where a 4xx was due): each stays here as a
-regression test, with its minimal input from ``fuzz_support`` (F1..F8).
-
-Each finding is in code this tier does not own; while its probe still reproduces it the test is an
-expected failure (strict), and it becomes a plain test by itself once the fix lands.
+"""Inputs the fuzzers found that broke the oracle (a 5xx where a 4xx was due, or a 200 where a refusal was):
+each is fixed and stays here as a regression test, with its minimal input from ``fuzz_support``.
 """
 
 from __future__ import annotations
@@ -12,59 +9,44 @@ import pytest
 from tests.fuzz import fuzz_support as fz
 
 
-def _pending(prefix: str, fix: str):
-    return pytest.mark.xfail(
-        not fz.is_fixed(prefix),
-        strict=True,
-        raises=fz.OracleFailure,
-        reason=f"finding {prefix} not fixed yet: {fix}",
-    )
-
-
-@_pending("F1", "refuse documents nested deeper than a small limit in cpix/parse.parse_xml")
 @pytest.mark.parametrize("depth", [1_000, 5_000, 50_000])
 @pytest.mark.parametrize("where", [0, 3, 40])
 def test_f1_deeply_nested_document_is_a_4xx(answer, depth, where):
     name, built = fz.seeds()[0]
     request = fz.deep_nesting(built.xml, depth, where, foreign=True)
-    status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
+    status, _, body = answer(request, fz.proxy_event(request))
     assert 400 <= status < 500, body[:200]
 
 
-@_pending("F2", "catch LookupError in cpix/parse.parse_xml (unknown encoding declaration)")
 @pytest.mark.parametrize("encoding", ["x-no-such-encoding", "ebcdic-foo", "utf-7-nope"])
 def test_f2_unknown_encoding_declaration_is_a_4xx(answer, encoding):
     request = fz.f2_unknown_encoding().replace(b"x-no-such-encoding", encoding.encode())
-    status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
+    status, _, body = answer(request, fz.proxy_event(request))
     assert 400 <= status < 500, body[:200]
 
 
-@_pending("F3", "catch cryptography.exceptions.UnsupportedAlgorithm (x509 has no such name) in trust._load")
 def test_f3_certificate_with_unknown_signature_algorithm_is_a_4xx(answer):
     request = fz.f3_unknown_signature_algorithm()
-    status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
+    status, _, body = answer(request, fz.proxy_event(request))
     assert 400 <= status < 500, body[:200]
 
 
-@_pending("F4", "catch cryptography.exceptions.UnsupportedAlgorithm around cert.public_key() in trust._load")
 def test_f4_certificate_with_unknown_key_algorithm_is_a_4xx(answer):
     request = fz.f4_unknown_key_algorithm()
-    status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
+    status, _, body = answer(request, fz.proxy_event(request))
     assert 400 <= status < 500, body[:200]
 
 
-@_pending("F5", "read cert.subject (and every other lazily parsed field) inside the try in trust._load")
 def test_f5_certificate_with_malformed_subject_is_a_4xx(answer):
     request = fz.f5_malformed_subject()
-    status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
+    status, _, body = answer(request, fz.proxy_event(request))
     assert 400 <= status < 500, body[:200]
 
 
-@_pending("F6", "catch ValueError (expat: multi-byte encodings are not supported) in cpix/parse.parse_xml")
 @pytest.mark.parametrize("encoding", ["utf-7", "shift_jis", "big5", "euc-jp"])
 def test_f6_multibyte_encoding_declaration_is_a_4xx(answer, encoding):
     request = fz.f6_multibyte_encoding().replace(b"utf-7", encoding.encode())
-    status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
+    status, _, body = answer(request, fz.proxy_event(request))
     assert 400 <= status < 500, body[:200]
 
 
@@ -76,15 +58,14 @@ def test_f7_certificate_base64_wrapped_over_lines_is_answered(answer):
     wrapped = b"\n" + b"\n".join(text[i : i + 64] for i in range(0, len(text), 64)) + b"\n"
     request = built.xml.replace(text, wrapped)
     assert request != built.xml
-    status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
+    status, _, body = answer(request, fz.proxy_event(request))
     assert status == 200, body[:200]
 
 
-@_pending("F8", "refuse an X509Certificate with child elements in cpix/parse._recipients (base64Binary only)")
 def test_f8_certificate_with_child_elements_is_refused(answer):
     """atheris (crash-3167ae6f...): the provider read only the certificate's leading text and answered."""
     request = fz.f8_certificate_with_child_elements()
-    status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
+    status, _, body = answer(request, fz.proxy_event(request))
     assert 400 <= status < 500, body[:200]
 
 
@@ -101,5 +82,5 @@ def test_oracle_takes_the_certificate_from_delivery_data_only(answer):
         b"</cpix:ContentKeyList><ds:X509Certificate>" + intact + b"</ds:X509Certificate>",
         1,
     )
-    status, _, body = answer(request, fz.proxy_event(request), skip_known=False)
+    status, _, body = answer(request, fz.proxy_event(request))
     assert status in (200, 422), body[:200]

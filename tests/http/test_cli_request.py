@@ -19,12 +19,13 @@ from pathlib import Path
 import pytest
 from speke_keyprovider_tools.cli import main
 
+from tests.conftest import MASTER_KEY
 from tests.reference_responder import FAULTS, ReferenceResponder
 
 REPO = Path(__file__).resolve().parents[2]
 CERTS = REPO / "tests" / "fixtures" / "certs"
 CERT, KEY = str(CERTS / "delivery.cert.pem"), str(CERTS / "delivery.key.pem")
-MASTER = "0123456789abcdef0123456789abcdef"  # contract section 5 vectors
+MASTER = MASTER_KEY.decode()  # contract section 5 vectors
 ACCESS, SECRET, REGION = "AKIAHTTPTEST0001", "http-test-secret-not-for-anything", "eu-west-1"
 
 

@@ -82,8 +82,8 @@ def build_dir() -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark this folder's tests ``infra`` here too: scripts/check_infra.sh runs them with --confcutdir, so the
-    top-level conftest that marks tiers from directories is not loaded there (and ``-m infra`` would select none)."""
+    """scripts/check_infra.sh runs this folder with --confcutdir (tests/conftest.py, which gives every test its
+    tier marker, is not loaded there) and `-m infra`: mark the tests here, or none would be selected."""
     for item in items:
-        if not item.get_closest_marker("infra"):
+        if item.get_closest_marker("infra") is None:
             item.add_marker(pytest.mark.infra)

@@ -15,6 +15,10 @@ TEMPLATE = REPO / "template.yaml"
 SETTINGS_PY = REPO / "layers" / "speke_keyprovider" / "speke_keyprovider" / "settings.py"
 SETTINGS_V21_PY = SETTINGS_PY.with_name("settings_v21.py")  # the SPEKE v2.1 answer settings, read by settings.py
 RUNTIME_PINS = REPO / "requirements" / "runtime.txt"
+LAYER_LOCK = REPO / "requirements" / "layer.lock"
+LAMBDA_RUNTIME = REPO / "requirements" / "lambda-runtime.txt"
+DEPLOY_GUIDE = REPO / "docs" / "deploy.md"
+SAMCONFIG = REPO / "samconfig.toml"
 LAYER_SOURCE = REPO / "layers" / "speke_keyprovider"
 FUNCTION_SOURCE = REPO / "functions" / "key_provider"
 
@@ -75,6 +79,49 @@ def load_cfn_yaml(text: str) -> dict[str, Any]:
     return yaml.load(text, Loader=CfnLoader)  # noqa: S506 - a SafeLoader subclass
 
 
+def normalise(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def runtime_pins() -> dict[str, str]:
+    """requirements/runtime.txt: {normalised name: version}; every line must be an exact pin."""
+    pins = {}
+    for line in RUNTIME_PINS.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^]]*\])?\s*==\s*([^\s;]+)", line)
+        assert match, f"requirements/runtime.txt: not an exact pin: {line}"
+        pins[normalise(match.group(1))] = match.group(3)
+    return pins
+
+
+def layer_lock() -> dict[str, tuple[str, list[str]]]:
+    """requirements/layer.lock: {normalised name: (version, [sha256 hashes])}."""
+    text = LAYER_LOCK.read_text(encoding="utf-8")
+    logical = re.sub(r"\\\n", " ", "\n".join(line.split("#", 1)[0] for line in text.splitlines()))
+    locked = {}
+    for line in logical.splitlines():
+        if not line.strip():
+            continue
+        match = re.fullmatch(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s+--hash=sha256:[0-9a-f]{64})+)\s*", line)
+        assert match, f"requirements/layer.lock: not a pinned, hashed requirement: {line.strip()}"
+        hashes = re.findall(r"sha256:([0-9a-f]{64})", match.group(3))
+        locked[normalise(match.group(1))] = (match.group(2), hashes)
+    return locked
+
+
+def lambda_runtime_provided() -> dict[str, set[str]]:
+    """requirements/lambda-runtime.txt: {normalised distribution: its top-level module names}."""
+    provided = {}
+    for line in LAMBDA_RUNTIME.read_text(encoding="utf-8").splitlines():
+        fields = line.split("#", 1)[0].split()
+        if fields:
+            provided[normalise(fields[0])] = set(fields[1:]) or {fields[0]}
+    return provided
+
+
 def env_names_read_by_settings() -> set[str]:
     """Every environment variable name settings.py mentions as a string literal (env.get("X"), _int(env, "X"),
     the required-variable table)."""
@@ -110,3 +157,44 @@ def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+# --- conditions (key delivery and every other conditional resource) -------------------------------------------
+
+
+def condition_values(template: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, bool]:
+    """Every condition of ``template`` evaluated for ``parameters`` (defaults for the rest)."""
+    values = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+    values.update(parameters or {})
+    conditions = template.get("Conditions", {})
+    done: dict[str, bool] = {}
+
+    def evaluate(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((fn, arg),) = node.items()
+            if fn == "Ref":
+                return values.get(arg, arg)
+            if fn == "Condition":
+                return condition(arg)
+            if fn == "Fn::Equals":
+                return str(evaluate(arg[0])) == str(evaluate(arg[1]))
+            if fn == "Fn::Not":
+                return not evaluate(arg[0])
+            if fn == "Fn::And":
+                return all(evaluate(a) for a in arg)
+            if fn == "Fn::Or":
+                return any(evaluate(a) for a in arg)
+        return node
+
+    def condition(name: str) -> bool:
+        if name not in done:
+            done[name] = bool(evaluate(conditions[name]))
+        return done[name]
+
+    return {name: condition(name) for name in conditions}
+
+
+def active_resources(template: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """The resources CloudFormation would create for ``parameters``."""
+    values = condition_values(template, parameters)
+    return {lid: r for lid, r in template["Resources"].items() if values.get(r.get("Condition", ""), True)}

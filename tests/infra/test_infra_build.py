@@ -1,5 +1,6 @@
 """What `sam build` produced (.aws-sam/build, named by SPEKE_INFRA_BUILD_DIR): an arm64 layer with the library
-and its pinned dependencies, and a function package with the handler and nothing else.
+and exactly the locked dependencies (requirements/layer.lock), shadowing nothing the Lambda runtime ships, and a
+function package with the handler and nothing else.
 
 The ELF check reads the header itself (e_machine 183 = EM_AARCH64), so no `file` command is needed."""
 
@@ -16,30 +17,60 @@ import pytest
 
 pytest.importorskip("yaml")
 
-from infra_helpers import FUNCTION_SOURCE, LAYER_SOURCE, RUNTIME_PINS, load_cfn_yaml  # noqa: E402
+from infra_helpers import (  # noqa: E402
+    DEPLOY_GUIDE,
+    FUNCTION_SOURCE,
+    LAYER_SOURCE,
+    lambda_runtime_provided,
+    layer_lock,
+    load_cfn_yaml,
+    normalise,
+)
 
 EM_AARCH64 = 183
 EM_X86_64 = 62
-# Left out of the layer on purpose (layers/speke_keyprovider/Makefile LAYER_EXCLUDE): the Lambda python3.13
-# runtime ships the AWS SDK.
-RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer"}
-MAX_LAYER_MB = 60
+# Packages of requirements/lambda-runtime.txt the layer ships anyway, on purpose, each with its reason
+# (they would shadow the runtime's copy). None today.
+DELIBERATE_SHADOWS: dict[str, str] = {}
+# The Lambda python3.13 runtime's marker environment (arm64), for the locked packages' Requires-Dist.
+LAMBDA_MARKERS = {
+    "implementation_name": "cpython",
+    "implementation_version": "3.13.0",
+    "os_name": "posix",
+    "platform_machine": "aarch64",
+    "platform_python_implementation": "CPython",
+    "platform_system": "Linux",
+    "python_full_version": "3.13.0",
+    "python_version": "3.13",
+    "sys_platform": "linux",
+    "extra": "",
+}
+LAMBDA_LAYER_LIMIT_MB = 250  # unzipped, function and all layers together
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+def _runtime_modules() -> set[str]:
+    return {module for modules in lambda_runtime_provided().values() for module in modules}
 
 
-def _pins() -> dict[str, str]:
-    pins = {}
-    for line in RUNTIME_PINS.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line or line.startswith("-"):
-            continue
-        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^]]*\])?\s*==\s*([^\s;]+)", line)
-        assert match, f"requirements/runtime.txt: not an exact pin: {line}"
-        pins[_normalise(match.group(1))] = match.group(3)
-    return pins
+def _dist_infos(layer: Path) -> dict[str, tuple[str, list[str]]]:
+    """{normalised name: (version, Requires-Dist lines)} of every distribution installed in the layer."""
+    found = {}
+    for meta in layer.glob("*.dist-info/METADATA"):
+        name = version = None
+        requires = []
+        for line in meta.read_text(encoding="utf-8").splitlines():
+            if not line:
+                break  # the headers end at the first blank line
+            key, _, value = line.partition(": ")
+            if key == "Name":
+                name = value
+            elif key == "Version":
+                version = value
+            elif key == "Requires-Dist":
+                requires.append(value)
+        assert name and version, meta
+        found[normalise(name)] = (version, requires)
+    return found
 
 
 def _elf_machine(path: Path) -> tuple[int, int, int] | None:
@@ -135,21 +166,45 @@ def test_layer_bytecode_is_fresh_cpython_313(layer: Path):
             assert header[:4] == importlib.util.MAGIC_NUMBER, pyc
 
 
-def test_layer_holds_the_pinned_dependencies_and_not_the_runtime_sdk(layer: Path):
-    installed = {}
-    for meta in layer.glob("*.dist-info/METADATA"):
-        fields = dict(
-            line.split(": ", 1) for line in meta.read_text(encoding="utf-8").splitlines()[:20] if ": " in line
-        )
-        installed[_normalise(fields["Name"])] = fields["Version"]
-    pins = _pins()
-    assert pins, "no pins read"
-    for name, version in pins.items():
-        if name in RUNTIME_PROVIDED:
-            assert name not in installed, f"{name} is in the layer; the Lambda runtime provides it"
-            assert not (layer / name.replace("-", "_")).exists(), name
-        else:
-            assert installed.get(name) == version, f"{name}: layer has {installed.get(name)}, pinned {version}"
+def test_layer_holds_exactly_the_locked_set(layer: Path):
+    installed = {name: version for name, (version, _) in _dist_infos(layer).items()}
+    locked = {name: version for name, (version, _) in layer_lock().items()}
+    assert installed == locked, (
+        f"not locked: {sorted(set(installed) - set(locked))}; locked but missing: {sorted(set(locked) - set(installed))}; "
+        f"other versions: {sorted(n for n in set(installed) & set(locked) if installed[n] != locked[n])}"
+    )
+
+
+def test_layer_shadows_nothing_the_runtime_ships(layer: Path):
+    """Layers come before /var/runtime on sys.path: a copy of botocore's urllib3 (say) in the layer would be
+    the one the runtime's botocore imports."""
+    top_level = {p.name.split(".")[0] for p in layer.iterdir() if not p.name.endswith(".dist-info")}
+    shadowing = top_level & _runtime_modules()
+    assert shadowing <= set(DELIBERATE_SHADOWS), f"the layer shadows the runtime's {sorted(shadowing)}"
+    installed = set(_dist_infos(layer))
+    assert installed & set(lambda_runtime_provided()) <= set(DELIBERATE_SHADOWS)
+
+
+def test_locked_set_needs_nothing_else_on_lambda(layer: Path):
+    """Every Requires-Dist of every installed package (markers evaluated for the arm64 python3.13 runtime) is
+    met by the layer at a version its specifier accepts, or by the runtime's own SDK."""
+    markers = pytest.importorskip("packaging.markers")
+    requirements = pytest.importorskip("packaging.requirements")
+    installed = _dist_infos(layer)
+    provided = set(lambda_runtime_provided())
+    for name, (_, requires) in installed.items():
+        for text in requires:
+            requirement = requirements.Requirement(text)
+            if requirement.marker is not None and not markers.Marker(str(requirement.marker)).evaluate(LAMBDA_MARKERS):
+                continue
+            dependency = normalise(requirement.name)
+            if dependency in provided:
+                continue
+            assert dependency in installed, f"{name} needs {text}, which is neither in the layer nor in the runtime"
+            version = installed[dependency][0]
+            assert requirement.specifier.contains(version, prereleases=True), (
+                f"{name} needs {text}, layer has {version}"
+            )
 
 
 def test_layer_has_the_xray_sdk_that_the_optional_tracer_needs(layer: Path, template):
@@ -163,9 +218,35 @@ def test_layer_has_the_xray_sdk_that_the_optional_tracer_needs(layer: Path, temp
     )
 
 
-def test_layer_size(layer: Path):
-    size = sum(p.stat().st_size for p in _files(layer))
-    assert size < MAX_LAYER_MB * 1024 * 1024, f"layer is {size / 1e6:.1f} MB unzipped"
+def _layer_megabytes(layer: Path) -> tuple[float, float]:
+    """(unzipped, zipped) size of the layer in MB (10^6 bytes), zipped as sam deploy uploads it (deflate)."""
+    import io
+    import zipfile
+
+    files = _files(layer)
+    unzipped = sum(p.stat().st_size for p in files)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, (Path("python") / path.relative_to(layer)).as_posix())
+    return unzipped / 1e6, buffer.tell() / 1e6
+
+
+def test_layer_size_is_what_the_deploy_guide_says(layer: Path):
+    """The guide's figures ("... N MB unzipped, M MB zipped ...") are measured here, within 15 %."""
+    unzipped, zipped = _layer_megabytes(layer)
+    print(f"layer size: {unzipped:.1f} MB unzipped, {zipped:.1f} MB zipped")
+    assert unzipped < LAMBDA_LAYER_LIMIT_MB
+    text = DEPLOY_GUIDE.read_text(encoding="utf-8")
+    match = re.search(r"layer is (?:about )?([0-9.]+) MB unzipped(?: and|,) ([0-9.]+) MB zipped", text)
+    assert match, "docs/deploy.md states no layer size as 'the layer is N MB unzipped, M MB zipped'"
+    documented_unzipped, documented_zipped = float(match.group(1)), float(match.group(2))
+    assert abs(unzipped - documented_unzipped) <= 0.15 * documented_unzipped, (
+        f"docs/deploy.md says {documented_unzipped} MB unzipped; measured {unzipped:.1f} MB"
+    )
+    assert abs(zipped - documented_zipped) <= 0.15 * documented_zipped, (
+        f"docs/deploy.md says {documented_zipped} MB zipped; measured {zipped:.1f} MB"
+    )
 
 
 def test_function_package_holds_the_handler_and_nothing_else(function: Path):
@@ -176,6 +257,15 @@ def test_function_package_holds_the_handler_and_nothing_else(function: Path):
     assert "app.py" in shipped
     assert shipped == source, f"unexpected in the function package: {sorted(shipped - source)}"
     assert not list(function.rglob("*.dist-info")) and not list(function.rglob("*.so"))
+
+
+def test_account_role_function_holds_its_handler_and_needs_only_the_runtime(build_dir: Path):
+    """The custom resource of CreateApiGatewayLoggingRole=auto: app.py alone, importing only the standard
+    library and the runtime's SDK (it has no layer)."""
+    package = build_dir / "ApiGatewayAccountFunction"
+    assert {p.relative_to(package).as_posix() for p in _files(package)} == {"app.py"}
+    missing = _imported_top_levels(package / "app.py") - set(sys.stdlib_module_names) - _runtime_modules()
+    assert not missing, f"the account-role function imports {sorted(missing)}, which Lambda would not find"
 
 
 def _imported_top_levels(path: Path) -> set[str]:
@@ -191,7 +281,7 @@ def _imported_top_levels(path: Path) -> set[str]:
 def test_every_import_resolves_in_the_layer_the_stdlib_or_the_runtime(layer: Path, function: Path):
     available = {p.name for p in layer.iterdir() if p.is_dir() and not p.name.endswith(".dist-info")}
     available |= {p.name.split(".")[0] for p in layer.iterdir() if p.is_file() and p.suffix in (".py", ".so")}
-    available |= set(sys.stdlib_module_names) | RUNTIME_PROVIDED
+    available |= set(sys.stdlib_module_names) | _runtime_modules()
     sources = [function / "app.py", *sorted((layer / "speke_keyprovider").rglob("*.py"))]
     for source in sources:
         missing = _imported_top_levels(source) - available

@@ -40,6 +40,7 @@ WILDCARD_RESOURCE_EXCEPTIONS = {
         "KeyProviderFunctionRole",
         "WriteXRayTraces",
     ): "X-Ray has no resource-level permissions (AWS requires '*')",
+    ("KeyDeliveryFunctionRole", "WriteXRayTraces"): "X-Ray has no resource-level permissions (AWS requires '*')",
 }
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 FUNCTION_ACTIONS = {
@@ -198,7 +199,7 @@ def test_no_managed_policies_but_the_documented_one(resources):
         if arns is None:
             continue
         assert logical_id == "ApiGatewayCloudWatchRole", f"{logical_id} attaches managed policies"
-        assert resource["Condition"] == "CreateApiGatewayAccountRole"
+        assert resource["Condition"] == "CreateApiGatewayAccountRole"  # auto or true
         assert [a["Fn::Sub"] for a in arns] == [
             "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
         ]
@@ -207,21 +208,43 @@ def test_no_managed_policies_but_the_documented_one(resources):
 # ------------------------------------------------------------------ the SPEKE role
 
 
-def test_speke_role_trusts_mediapackage_from_this_account_only(resources):
+# Each MediaPackage service may assume the SPEKE role only for its own resources in this account and region.
+SPEKE_TRUST = {
+    "mediapackagev2.amazonaws.com": [
+        "arn:${AWS::Partition}:mediapackagev2:${AWS::Region}:${AWS::AccountId}:channelGroup/*",
+    ],
+    "mediapackage.amazonaws.com": [
+        "arn:${AWS::Partition}:mediapackage:${AWS::Region}:${AWS::AccountId}:*",
+        "arn:${AWS::Partition}:mediapackage-vod:${AWS::Region}:${AWS::AccountId}:*",
+    ],
+}
+
+
+def test_speke_role_trusts_each_mediapackage_service_for_its_own_resources_only(resources):
     props = resources["SpekeRole"]["Properties"]
-    (statement,) = props["AssumeRolePolicyDocument"]["Statement"]
-    assert statement["Effect"] == "Allow"
-    assert statement["Action"] == "sts:AssumeRole"
-    assert set(statement["Principal"]) == {"Service"}
-    assert sorted(as_list(statement["Principal"]["Service"])) == [
-        "mediapackage.amazonaws.com",
-        "mediapackagev2.amazonaws.com",
-    ]
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    statements = props["AssumeRolePolicyDocument"]["Statement"]
+    trusted = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert statement["Action"] == "sts:AssumeRole"
+        assert set(statement["Principal"]) == {"Service"}
+        (service,) = as_list(statement["Principal"]["Service"])  # one service per statement
+        condition = statement["Condition"]
+        assert set(condition) == {"StringEquals", "ArnLike"}, "no IfExists: a missing SourceArn must not pass"
+        assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+        assert set(condition["ArnLike"]) == {"aws:SourceArn"}
+        trusted[service] = [pattern["Fn::Sub"] for pattern in as_list(condition["ArnLike"]["aws:SourceArn"])]
+    assert trusted == SPEKE_TRUST
+    for service, patterns in trusted.items():
+        prefix = service.split(".")[0]
+        for pattern in patterns:
+            arn_service = re.match(r"arn:\$\{AWS::Partition\}:([a-z0-9-]+):", pattern).group(1)
+            assert arn_service in (prefix, f"{prefix}-vod"), f"{service} trusted for another service's ARN {pattern}"
+            assert ":${AWS::Region}:${AWS::AccountId}:" in pattern, pattern
     assert "Policies" not in props and "ManagedPolicyArns" not in props
 
 
-def test_speke_role_can_invoke_only_this_apis_post_copy_protection(resources):
+def test_speke_role_can_invoke_only_this_apis_post_copy_protection_and_heartbeat(resources):
     policies = role_policies(resources, "SpekeRole")
     assert len(policies) == 1
     statements = list(walk_statements(policies[0][2]))
@@ -230,14 +253,15 @@ def test_speke_role_can_invoke_only_this_apis_post_copy_protection(resources):
     assert statement["Effect"] == "Allow"
     assert as_list(statement["Action"]) == ["execute-api:Invoke"]
     api = resources["SpekeApi"]["Properties"]
-    event = resources["KeyProviderFunction"]["Properties"]["Events"]["CopyProtection"]["Properties"]
+    events = resources["KeyProviderFunction"]["Properties"]["Events"]
     assert api["StageName"] == STAGE
-    expected = (
+    expected = [
         "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${SpekeApi}/"
-        f"{api['StageName']}/{event['Method'].upper()}{event['Path']}"
-    )
-    assert as_list(statement["Resource"]) == [{"Fn::Sub": expected}]
-    assert expected.endswith("/v1/POST/copyProtection")
+        f"{api['StageName']}/{events[name]['Properties']['Method'].upper()}{events[name]['Properties']['Path']}"
+        for name in ("CopyProtection", "Heartbeat")
+    ]
+    assert as_list(statement["Resource"]) == [{"Fn::Sub": arn} for arn in expected]
+    assert expected[0].endswith("/v1/POST/copyProtection") and expected[1].endswith("/v1/GET/heartbeat")
 
 
 # ------------------------------------------------------------------ the function
@@ -316,7 +340,8 @@ def test_key_home_policies_follow_key_source(resources):
 
 def test_function_environment_matches_the_settings_it_reads(template):
     env = function_env(template)
-    read = env_names_read_by_settings()
+    # KEY_DELIVERY_* beyond the switch and the URL are read by the key delivery function only (its own test).
+    read = {n for n in env_names_read_by_settings() if not n.startswith("KEY_DELIVERY_") or n == "KEY_DELIVERY_URL"}
     assert {"KEY_SOURCE", "MASTER_KEY_SECRET_ID", "KMS_HMAC_KEY_ID", "TRUSTED_CERT_SHA256"} <= read, read
     assert set(env) <= read, f"set but never read by settings.py: {set(env) - read}"
     assert read - {"MASTER_KEY_FILE"} <= set(env), f"read by settings.py but not set: {read - set(env)}"
@@ -411,12 +436,18 @@ def test_api_is_regional_iam_authorised_logged_and_throttled(resources):
     assert settings["DataTraceEnabled"] is False
     assert not api.get("BinaryMediaTypes")
     events = resources["KeyProviderFunction"]["Properties"]["Events"]
-    assert list(events) == ["CopyProtection"]
+    assert list(events) == ["CopyProtection", "Heartbeat"]
     assert events["CopyProtection"]["Type"] == "Api"
     assert events["CopyProtection"]["Properties"] == {
         "RestApiId": {"Ref": "SpekeApi"},
         "Path": "/copyProtection",
         "Method": "post",
+    }
+    assert events["Heartbeat"]["Type"] == "Api"
+    assert events["Heartbeat"]["Properties"] == {
+        "RestApiId": {"Ref": "SpekeApi"},
+        "Path": "/heartbeat",
+        "Method": "get",
     }
 
 
@@ -428,35 +459,200 @@ def test_api_resource_policy_allows_only_the_speke_role_and_allowed_callers(reso
     (allow,), (deny,) = allows, denies
     assert allow["Principal"] == {"AWS": SPEKE_CALLERS}
     assert allow["Action"] == "execute-api:Invoke"
-    assert allow["Resource"] == f"execute-api:/{STAGE}/POST/copyProtection"
+    assert allow["Resource"] == [f"execute-api:/{STAGE}/POST/copyProtection", f"execute-api:/{STAGE}/GET/heartbeat"]
     assert deny["Principal"] == "*"
     assert deny["Action"] == "execute-api:Invoke"
     assert deny["Resource"] == "execute-api:/*"
     assert deny["Condition"] == {"StringNotEquals": {"aws:PrincipalArn": SPEKE_CALLERS}}
 
 
-def test_log_groups_have_retention(resources):
+def test_log_groups_have_retention_and_outlive_the_stack(template, resources):
     groups = {lid: r for lid, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
-    assert set(groups) == {"FunctionLogGroup", "ApiAccessLogGroup"}
-    for group in groups.values():
+    assert set(groups) == {
+        "FunctionLogGroup",
+        "ApiAccessLogGroup",
+        "ApiGatewayAccountFunctionLogGroup",
+        "KeyDeliveryLogGroup",
+        "KeyDeliveryAccessLogGroup",
+    }
+    for logical_id, group in groups.items():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        # the access log is the audit trail of who asked for keys: kept when the stack goes
+        assert group["DeletionPolicy"] == "Retain" and group["UpdateReplacePolicy"] == "Retain", logical_id
+        # no fixed name: a retained group never blocks creating a stack of the same name again
+        assert "LogGroupName" not in group["Properties"], logical_id
+    for function in ("KeyProviderFunction", "ApiGatewayAccountFunction"):
+        config = resources[function]["Properties"]["LoggingConfig"]["LogGroup"]
+        assert config["Ref"] in groups
+    retention = template["Parameters"]["LogRetentionDays"]
+    assert int(retention["Default"]) >= 365, "a common organisation control requires a year"
 
 
 # ------------------------------------------------------------------ alarms, parameters, outputs, checkov
 
 
-def test_alarms_cover_5xx_throttles_and_p99_latency(resources):
-    alarms = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+def _alarms(resources, kind="AWS::CloudWatch::Alarm"):
+    return {lid: r for lid, r in resources.items() if r["Type"] == kind}
+
+
+# The two alarms that only feed the composite KeyRequestsStoppedAlarm (no request for a while / for a day).
+COMPOSITE_INPUTS = {"KeyRequestsQuietAlarm", "KeyRequestsIdleDayAlarm"}
+
+
+def test_alarms_cover_errors_refusals_throttles_latency_and_silence(resources):
+    alarms = {lid: r["Properties"] for lid, r in _alarms(resources).items()}
     metrics = {
         (a["Namespace"], a["MetricName"] if isinstance(a["MetricName"], str) else "custom") for a in alarms.values()
     }
     assert ("AWS/ApiGateway", "5XXError") in metrics
+    assert ("AWS/ApiGateway", "4XXError") in metrics  # IAM / resource-policy denials never reach the function
     assert ("AWS/Lambda", "Throttles") in metrics
+    assert ("AWS/Lambda", "Errors") in metrics
+    assert ("AWS/ApiGateway", "Count") in metrics  # key requests stopping
     assert any(a.get("ExtendedStatistic") == "p99" and a["MetricName"] == "Latency" for a in alarms.values())
     assert ("SpekeKeyProvider", "custom") in metrics  # API stage throttling (429), from the access log
-    for alarm in alarms.values():
-        assert alarm["AlarmActions"] == {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}
-    assert resources["AlarmTopic"]["Condition"] == "HasAlarmEmail"
+
+
+def test_every_alarm_notifies_the_topic_which_always_exists(resources):
+    assert "Condition" not in resources["AlarmTopic"], "alarms without a topic notify no one"
+    subscription = resources["AlarmTopic"]["Properties"]["Subscription"]
+    assert subscription["Fn::If"][0] == "HasAlarmEmail"
+    notifying = {**_alarms(resources), **_alarms(resources, "AWS::CloudWatch::CompositeAlarm")}
+    for logical_id, alarm in notifying.items():
+        props = alarm["Properties"]
+        if logical_id in COMPOSITE_INPUTS:
+            assert "AlarmActions" not in props, f"{logical_id} feeds the composite alarm; it notifies no one itself"
+            continue
+        assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id
+        assert props["OKActions"] == [{"Ref": "AlarmTopic"}], logical_id
+
+
+def test_every_alarm_can_fire_at_one_request_per_key_period(template, resources):
+    """MediaPackage asks once per endpoint per key period (300 s at the least, often 1800 s or more): a
+    period then holds one request or none. An alarm that needs several datapoints, or breaching data in
+    consecutive periods, never fires at that rate; one bad request must be enough."""
+    shortest_key_period = 300
+    for logical_id, alarm in _alarms(resources).items():
+        props = alarm["Properties"]
+        evaluation = props["EvaluationPeriods"]
+        needed = props.get("DatapointsToAlarm", evaluation)
+        assert needed == 1 == evaluation, f"{logical_id} needs {needed} of {evaluation} datapoints"
+        if logical_id in COMPOSITE_INPUTS:
+            # silence is the signal: missing data (no request) must breach
+            assert props["TreatMissingData"] == "breaching", logical_id
+            assert props["ComparisonOperator"] == "LessThanThreshold" and props["Threshold"] == 1
+        else:
+            # a period without requests is not a problem, and one bad request in a period is
+            assert props["TreatMissingData"] == "notBreaching", logical_id
+            assert props["Period"] <= shortest_key_period, logical_id
+            statistic = props.get("Statistic") or props.get("ExtendedStatistic")
+            assert statistic in ("Sum", "p99", "Maximum"), f"{logical_id}: {statistic} of one request"
+    latency = resources["ApiLatencyP99Alarm"]["Properties"]
+    assert latency["Threshold"] == {"Ref": "LatencyAlarmThresholdMs"}
+    # above a cold start (~1 s with the first Secrets Manager call): at SPEKE rates every request is one
+    assert int(template["Parameters"]["LatencyAlarmThresholdMs"]["Default"]) >= 2000
+
+
+def test_key_requests_stopped_alarm_is_quiet_before_the_first_channel_and_after_the_last(template, resources):
+    composite = resources["KeyRequestsStoppedAlarm"]
+    assert composite["Type"] == "AWS::CloudWatch::CompositeAlarm"
+    assert composite["Properties"]["AlarmRule"] == {
+        "Fn::Sub": 'ALARM("${KeyRequestsQuietAlarm}") AND NOT ALARM("${KeyRequestsIdleDayAlarm}")'
+    }
+    quiet = resources["KeyRequestsQuietAlarm"]["Properties"]
+    day = resources["KeyRequestsIdleDayAlarm"]["Properties"]
+    assert quiet["Period"] == {"Ref": "KeyRequestsStoppedAfterSeconds"}
+    assert day["Period"] == 86400
+    parameter = template["Parameters"]["KeyRequestsStoppedAfterSeconds"]
+    for seconds in parameter["AllowedValues"]:
+        assert seconds == 0 or (seconds % 60 == 0 and 2 * seconds <= 86400), seconds
+    assert parameter["Default"] >= 2 * 1800  # twice a common 30-minute key period
+    for logical_id in (*COMPOSITE_INPUTS, "KeyRequestsStoppedAlarm"):
+        assert resources[logical_id]["Condition"] == "WatchKeyRequests"
+    assert template["Conditions"]["WatchKeyRequests"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "KeyRequestsStoppedAfterSeconds"}, "0"]}]
+    }
+
+
+def test_safe_deployments_shift_the_live_alias_and_roll_back_on_the_error_alarms(template, resources):
+    fn = resources["KeyProviderFunction"]["Properties"]
+    assert fn["AutoPublishAlias"] == "live"
+    preference = fn["DeploymentPreference"]
+    assert preference["Type"] == {"Ref": "DeploymentType"}
+    assert {a["Ref"] for a in preference["Alarms"]} == {"FunctionErrorsAlarm", "Api5xxAlarm"}
+    assert template["Parameters"]["DeploymentType"]["Default"] != "AllAtOnce"
+    errors = resources["FunctionErrorsAlarm"]["Properties"]
+    assert {d["Name"]: d["Value"] for d in errors["Dimensions"]} == {
+        "FunctionName": {"Ref": "KeyProviderFunction"},
+        "Resource": {"Fn::Sub": "${KeyProviderFunction}:live"},
+    }
+
+
+def _call_budget():
+    """speke_keyprovider/call_budget.py (standard library only), loaded without the package."""
+    import importlib.util
+
+    path = REPO / "layers" / "speke_keyprovider" / "speke_keyprovider" / "call_budget.py"
+    spec = importlib.util.spec_from_file_location("speke_call_budget_for_infra", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_aws_call_budget_fits_inside_the_function_timeout(template, resources):
+    """The key provider's AWS calls answer before the invocation's remaining time less the reserve (or are
+    given up: 503 / grace); the timeout must leave room for at least one whole client attempt, and stay
+    under API Gateway's 29 s so that the function, not API Gateway, answers."""
+    budget = _call_budget()
+    timeout = resources["KeyProviderFunction"]["Properties"].get("Timeout", template["Globals"]["Function"]["Timeout"])
+    assert timeout < budget.API_GATEWAY_TIMEOUT_SECONDS
+    assert budget.MAX_BUDGET_SECONDS + budget.RESPONSE_RESERVE_SECONDS <= budget.API_GATEWAY_TIMEOUT_SECONDS
+
+    class Context:
+        def get_remaining_time_in_millis(self):
+            return timeout * 1000
+
+    call_window = budget.budget_for(Context())
+    assert call_window == timeout - budget.RESPONSE_RESERVE_SECONDS
+    assert budget.attempt_seconds() <= call_window, "not even one client attempt fits inside the timeout"
+    assert timeout >= budget.DEFAULT_BUDGET_SECONDS + budget.RESPONSE_RESERVE_SECONDS
+    app = (REPO / "functions" / "key_provider" / "app.py").read_text(encoding="utf-8")
+    assert "call_budget.invocation_deadline(context)" in app, "the handler opens no invocation deadline"
+
+
+def test_first_deploy_sets_the_api_gateway_logging_role_only_where_none_is_set(template, resources):
+    """An access-logging stage cannot be created in a region whose API Gateway has no CloudWatch role: the
+    default (auto) sets this stack's role there, and only there, before the stage."""
+    parameter = template["Parameters"]["CreateApiGatewayLoggingRole"]
+    assert parameter["Default"] == "auto"
+    setting = resources["ApiGatewayAccountRoleIfUnset"]
+    assert setting["Condition"] == "SetApiGatewayAccountRoleIfUnset"
+    assert setting["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["ApiGatewayAccountFunction", "Arn"]}
+    assert setting["Properties"]["RoleArn"] == {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}
+    assert setting["DeletionPolicy"] == "Retain"
+    tag = resources["SpekeApi"]["Properties"]["Tags"]["speke:api-gateway-account"]
+    assert tag["Fn::If"][:2] == [
+        "SetApiGatewayAccountRoleIfUnset",
+        {"Fn::GetAtt": ["ApiGatewayAccountRoleIfUnset", "RoleArn"]},
+    ]
+    assert resources["ApiGatewayCloudWatchRole"]["Condition"] == "CreateApiGatewayAccountRole"
+    function = resources["ApiGatewayAccountFunction"]["Properties"]
+    assert function["CodeUri"].rstrip("/") == "functions/api_gateway_account"
+    statements = [
+        s for _, _, doc in role_policies(resources, "ApiGatewayAccountFunctionRole") for s in walk_statements(doc)
+    ]
+    actions = {a for s in statements for a in as_list(s["Action"])}
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "apigateway:GET",
+        "apigateway:PATCH",
+        "iam:PassRole",
+    }
+    (apigateway,) = [s for s in statements if "apigateway:GET" in as_list(s["Action"])]
+    assert apigateway["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/account"}
+    (pass_role,) = [s for s in statements if "iam:PassRole" in as_list(s["Action"])]
+    assert pass_role["Resource"] == {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}
 
 
 def test_parameters_and_outputs(template):
@@ -470,7 +666,7 @@ def test_parameters_and_outputs(template):
         "PlayReadyLaUrl",
         "FairPlaySkdTemplate",
         "Aes128KeyUriTemplate",
-        "RandomExplicitIv",
+        "DerivedExplicitIv",
         "LogLevel",
         "LogRetentionDays",
         "AlarmEmail",
@@ -491,6 +687,8 @@ def test_parameters_and_outputs(template):
     }
     assert outputs["MasterKeySecretArn"]["Condition"] == "UseSecretsManager"
     assert outputs["MasterHmacKeyArn"]["Condition"] == "UseKms"
+    assert "Condition" not in outputs["AlarmTopicArn"]
+    assert outputs["KeyProviderAliasArn"]["Value"] == {"Ref": "KeyProviderFunction.Alias"}
 
 
 def test_every_checkov_skip_says_why(resources):
@@ -535,34 +733,61 @@ TRANSFORM_CASES = {
         "AlarmEmail": "ops@example.com",
         "CreateApiGatewayLoggingRole": "true",
     },
+    "pre-existing-logging-role": {"CreateApiGatewayLoggingRole": "false", "KeyRequestsStoppedAfterSeconds": "0"},
 }
 
 
 @pytest.mark.parametrize("case", sorted(TRANSFORM_CASES))
-def test_transformed_api_has_one_iam_method_invoking_lambda_with_its_own_permission(sam_transform, case):
-    out = sam_transform(TRANSFORM_CASES[case])["Resources"]
+def test_transformed_api_has_two_iam_methods_invoking_lambda_with_its_own_permission(sam_transform, case):
+    # key delivery is off in these cases (its resources, all conditional, are in tests/infra/test_infra_key_delivery.py)
+    out = {lid: r for lid, r in sam_transform(TRANSFORM_CASES[case])["Resources"].items() if "KeyDelivery" not in lid}
     (api,) = [r for r in out.values() if r["Type"] == "AWS::ApiGateway::RestApi"]
     body = api["Properties"]["Body"]
-    assert list(body["paths"]) == ["/copyProtection"]
+    assert sorted(body["paths"]) == ["/copyProtection", "/heartbeat"]
     assert list(body["paths"]["/copyProtection"]) == ["post"]
-    method = body["paths"]["/copyProtection"]["post"]
-    assert method["security"] == [{"AWS_IAM": []}]
-    integration = method["x-amazon-apigateway-integration"]
-    assert integration["type"] == "aws_proxy"
-    assert "credentials" not in integration  # not the caller's credentials: API Gateway's own permission
+    assert list(body["paths"]["/heartbeat"]) == ["get"]
+    for method in (body["paths"]["/copyProtection"]["post"], body["paths"]["/heartbeat"]["get"]):
+        assert method["security"] == [{"AWS_IAM": []}]
+        integration = method["x-amazon-apigateway-integration"]
+        assert integration["type"] == "aws_proxy"
+        assert "credentials" not in integration  # not the caller's credentials: API Gateway's own permission
     stages = [r for r in out.values() if r["Type"] == "AWS::ApiGateway::Stage"]
     assert [s["Properties"]["StageName"] for s in stages] == [STAGE]
-    (permission,) = [r for r in out.values() if r["Type"] == "AWS::Lambda::Permission"]
-    assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
-    source, names = permission["Properties"]["SourceArn"]["Fn::Sub"]
-    assert source.endswith("/POST/copyProtection") and names["__ApiId__"] == {"Ref": "SpekeApi"}
+    permissions = [r for r in out.values() if r["Type"] == "AWS::Lambda::Permission"]
+    sources = []
+    for permission in permissions:
+        assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        source, names = permission["Properties"]["SourceArn"]["Fn::Sub"]
+        assert names["__ApiId__"] == {"Ref": "SpekeApi"}
+        sources.append(source.rsplit("/", 2)[-2:])
+        # the API invokes the live alias, never $LATEST
+        assert permission["Properties"]["FunctionName"] == {"Ref": "KeyProviderFunctionAliaslive"}
+    assert sorted(sources) == [["GET", "heartbeat"], ["POST", "copyProtection"]]
+    assert "KeyProviderFunctionAliaslive.Arn" in json.dumps(integration["uri"]) or "Aliaslive" in json.dumps(
+        integration["uri"]
+    )
     roles = {lid for lid, r in out.items() if r["Type"] == "AWS::IAM::Role"}
-    assert roles == {"KeyProviderFunctionRole", "SpekeRole", "ApiGatewayCloudWatchRole"}  # SAM made none
+    # (the transform keeps conditional resources; CloudFormation drops them at deploy time)
+    expected = {"KeyProviderFunctionRole", "SpekeRole", "ApiGatewayCloudWatchRole", "ApiGatewayAccountFunctionRole"}
+    assert roles == expected | {"CodeDeployServiceRole"}  # SAM made only the CodeDeploy role
+    codedeploy = out["CodeDeployServiceRole"]["Properties"]
+    assert [json.dumps(a) for a in codedeploy["ManagedPolicyArns"]] == [
+        json.dumps({"Fn::Sub": ["arn:${AWS::Partition}:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda", {}]})
+    ] or "AWSCodeDeployRoleForLambda" in json.dumps(codedeploy["ManagedPolicyArns"])
+    (group,) = [r for r in out.values() if r["Type"] == "AWS::CodeDeploy::DeploymentGroup"]
+    alarms = group["Properties"]["AlarmConfiguration"]
+    assert alarms["Enabled"] is True and {a["Name"]["Ref"] for a in alarms["Alarms"]} == {
+        "FunctionErrorsAlarm",
+        "Api5xxAlarm",
+    }
+    assert "DEPLOYMENT_STOP_ON_ALARM" in group["Properties"]["AutoRollbackConfiguration"]["Events"]
     (layer,) = [r for r in out.values() if r["Type"] == "AWS::Lambda::LayerVersion"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    (function,) = [r for r in out.values() if r["Type"] == "AWS::Lambda::Function"]
-    assert function["Properties"]["Architectures"] == ["arm64"]
-    assert function["Properties"]["Runtime"] == "python3.13"
+    functions = {lid: r for lid, r in out.items() if r["Type"] == "AWS::Lambda::Function"}
+    assert set(functions) <= {"KeyProviderFunction", "ApiGatewayAccountFunction"}
+    for function in functions.values():
+        assert function["Properties"]["Architectures"] == ["arm64"]
+        assert function["Properties"]["Runtime"] == "python3.13"
 
 
 def test_transformed_resource_policy_names_the_allowed_callers(sam_transform):
@@ -572,7 +797,9 @@ def test_transformed_resource_policy_names_the_allowed_callers(sam_transform):
     text = json.dumps(policy)
     assert "arn:aws:iam::111122223333:role/speke-tester" in text
     allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
-    assert [s["Resource"] for s in allow] == [f"execute-api:/{STAGE}/POST/copyProtection"]
+    assert [s["Resource"] for s in allow] == [
+        [f"execute-api:/{STAGE}/POST/copyProtection", f"execute-api:/{STAGE}/GET/heartbeat"]
+    ]
     assert '"*"' not in json.dumps([s["Principal"] for s in allow])
 
 

@@ -1,5 +1,5 @@
 """Fault injection through the handler: Secrets Manager and KMS throttled, timing out, refusing us
-(AccessDenied), missing the secret / key, holding a secret too short, then coming back (issue #7).
+(AccessDenied), missing the secret / key, holding a secret too short, then coming back.
 
 Every fault must give a 503 with ``Retry-After`` and a short generic text — or, when a master key / CEK
 was fetched before, the same keys from the cache within the grace period — never a different key,

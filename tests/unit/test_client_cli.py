@@ -17,29 +17,14 @@ from speke_keyprovider_tools.certificates import new_private_key, self_signed
 from speke_keyprovider_tools.cli import main
 from speke_keyprovider_tools.client.request_builder import build_request
 
+from tests.conftest import DERIVATION_VECTORS, MASTER_KEY
+
 REPO = Path(__file__).resolve().parents[2]
 CERTS = REPO / "tests" / "fixtures" / "certs"
 DASHIF = REPO / "tests" / "fixtures" / "dashif"
-MASTER = "0123456789abcdef0123456789abcdef"
-VECTORS = [  # contract section 5
-    (
-        "test_case_generic",
-        "0f083e4e-b831-4a3d-917e-ce78076e54aa",
-        "f11a18a35cc5cb5080547aff81458d53",
-        "8RoYo1zFy1CAVHr/gUWNUw==",
-    ),
-    (
-        "test_case_generic",
-        "041fdd3a-7f5e-4848-a7cb-65e97758e9a0",
-        "c2ebe7a748ae9366c7fadb3d4f47f481",
-        "wuvnp0iuk2bH+ts9T0f0gQ==",
-    ),
-    (
-        "channel-1",
-        "0f083e4e-b831-4a3d-917e-ce78076e54aa",
-        "cd5c270734dae433313b53838fdf7a1d",
-        "zVwnBzTa5DMxO1ODj996HQ==",
-    ),
+MASTER = MASTER_KEY.decode()
+VECTORS = [  # contract section 5: (contentId, kid, CEK hex, CEK base64)
+    (content_id, kid, cek, base64.b64encode(bytes.fromhex(cek)).decode()) for content_id, kid, cek in DERIVATION_VECTORS
 ]
 
 

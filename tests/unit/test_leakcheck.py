@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from tests import leakcheck
-from tests.conftest import REPO
+from tests.conftest import MASTER_KEY, REPO
 
 KEY = bytes.fromhex("f11a18a35cc5cb5080547aff81458d53")
 
@@ -69,19 +69,62 @@ SAMPLE = """
     from speke_keyprovider.key_derivation import derive_cek
 
     def test_derive_and_log():
-        cek = derive_cek(b"0123456789abcdef0123456789abcdef", "channel-1", uuid.UUID(int=7))
+        cek = derive_cek(b"%s", "channel-1", uuid.UUID(int=7))
         logging.getLogger("speke-keyprovider").warning("answered", extra={"detail": %s})
 """
 
 
 def test_a_session_that_logs_a_cek_fails(tmp_path):
-    result = _session(tmp_path, SAMPLE % "cek.hex()")
+    result = _session(tmp_path, SAMPLE % (MASTER_KEY.decode(), "cek.hex()"))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "LEAK: CEK #" in result.stdout and "as hex" in result.stdout
     assert "1 passed" in result.stdout
 
 
 def test_a_session_that_logs_no_key_passes(tmp_path):
-    result = _session(tmp_path, SAMPLE % "len(cek)")
+    result = _session(tmp_path, SAMPLE % (MASTER_KEY.decode(), "len(cek)"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "leakcheck:" in result.stdout and "none found" in result.stdout
+
+
+DELIVERY_SAMPLE = """
+    import logging
+    from speke_keyprovider.delivery.endpoint import DeliveryRequest, KeyDelivery
+    from speke_keyprovider.delivery.tokens import StaticKeys, TokenVerifier, hmac_key
+    from speke_keyprovider.key_sources import StaticMasterKey
+    from speke_keyprovider.settings import DeliverySettings
+    from speke_keyprovider_tools.delivery_tokens import mint_token
+
+    SECRET = b"hs256-secret-for-the-leakcheck-test-0123"
+
+    def test_serve_and_log():
+        token = mint_token(None, content_ids=["c"], hmac_secret=SECRET)
+        delivery = KeyDelivery(
+            DeliverySettings(mode="aes128"),
+            StaticMasterKey(b"0123456789abcdef0123456789abcdef"),
+            TokenVerifier(StaticKeys([hmac_key(SECRET)]), audience="speke-keyprovider"),
+        )
+        answer = delivery.handle(DeliveryRequest("GET", "/keys/c/" + "1" * 32, {"Authorization": "Bearer " + token}))
+        assert answer.status == 200
+        logging.getLogger("speke-key-delivery").warning("served", extra={"detail": %s})
+"""
+
+
+@pytest.mark.parametrize(
+    ("shown", "kind"),
+    [
+        ("token", "entitlement token #"),
+        ("token.rsplit('.', 1)[1]", "entitlement token signature #"),
+        ("answer.body.hex()", "CEK #"),  # the delivered key (a CEK of the master)
+        ("SECRET.decode()", "token secret #"),
+    ],
+)
+def test_a_session_that_logs_a_token_or_a_delivered_key_fails(tmp_path, shown, kind):
+    result = _session(tmp_path, DELIVERY_SAMPLE % shown)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"LEAK: {kind}" in result.stdout
+
+
+def test_a_delivery_session_that_logs_the_decision_only_passes(tmp_path):
+    result = _session(tmp_path, DELIVERY_SAMPLE % "answer.log")
+    assert result.returncode == 0, result.stdout + result.stderr

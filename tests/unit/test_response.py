@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import hmac
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -161,11 +162,19 @@ def test_explicit_iv_echoed_and_never_invented_by_default():
     root = ET.fromstring(exchange().answer(body).body)
     ivs = [k.get("explicitIV") for k in root.findall("cpix:ContentKeyList/cpix:ContentKey", NS)]
     assert ivs == [iv, None]
-    root = ET.fromstring(exchange(signalling=SignallingSettings(random_explicit_iv=True)).answer(body).body)
+    derived = exchange(signalling=SignallingSettings(derived_explicit_iv=True))
+    root = ET.fromstring(derived.answer(body).body)
     ivs = [k.get("explicitIV") for k in root.findall("cpix:ContentKeyList/cpix:ContentKey", NS)]
-    assert ivs[0] == iv and len(base64.b64decode(ivs[1])) == 16
+    # speke-v1.md section 5: the KDF with the label speke-iv-v1, computed here from the formula itself.
+    message = (
+        b"\x00\x00\x00\x01speke-iv-v1\x00" + uuid.UUID(d.KID_AUDIO).bytes + b"test_case_generic" + b"\x00\x00\x00\x80"
+    )
+    assert ivs[0] == iv, "the request's own IV is echoed"
+    assert base64.b64decode(ivs[1]) == hmac.digest(MASTER_KEY, message, "sha256")[:16]
+    again = ET.fromstring(derived.answer(body).body).findall("cpix:ContentKeyList/cpix:ContentKey", NS)
+    assert [k.get("explicitIV") for k in again] == ivs, "retries get the same IV"
     keys = read_content_keys(exchange().answer(body).body)
-    assert base64.b64decode(ivs[1]) not in keys.values(), "the IV is random, never the key"
+    assert base64.b64decode(ivs[1]) not in keys.values(), "the IV is never the key"
 
 
 def test_certificate_fingerprint_reported(delivery_cert_der):

@@ -36,7 +36,7 @@ BAD = [
     ("AES128_KEY_URI_TEMPLATE", 'https://k.example.com/{kid}" x="'),
     ("AES128_KEY_URI_TEMPLATE", "https://k.example.com/{0}"),
     ("AES128_KEY_URI_TEMPLATE", "ftp://k.example.com/{kid}"),
-    ("RANDOM_EXPLICIT_IV", "maybe"),
+    ("DERIVED_EXPLICIT_IV", "maybe"),
     ("XRAY_TRACING", "enabled"),
     ("POWERTOOLS_SERVICE_NAME", "speke\tkeyprovider"),
     ("POWERTOOLS_METRICS_NAMESPACE", "AWS/Lambda"),
@@ -75,10 +75,12 @@ def test_defaults_are_the_documented_ones():
     + [("0", False), ("false", False), ("No", False), ("off", False), ("", False)],
 )
 def test_one_boolean_grammar_for_every_flag(raw, value):
-    for flag in ("REQUIRE_ENCRYPTED_KEYS", "RANDOM_EXPLICIT_IV", "XRAY_TRACING"):
+    for flag in ("REQUIRE_ENCRYPTED_KEYS", "DERIVED_EXPLICIT_IV", "XRAY_TRACING"):
         assert read_bool({flag: raw}, flag, not value) is value
-    settings = Settings.from_env(BASE | {"REQUIRE_ENCRYPTED_KEYS": raw, "RANDOM_EXPLICIT_IV": raw, "XRAY_TRACING": raw})
-    assert settings.require_encrypted_keys is settings.signalling.random_explicit_iv is value
+    settings = Settings.from_env(
+        BASE | {"REQUIRE_ENCRYPTED_KEYS": raw, "DERIVED_EXPLICIT_IV": raw, "XRAY_TRACING": raw}
+    )
+    assert settings.require_encrypted_keys is settings.signalling.derived_explicit_iv is value
     assert settings.observability.xray_tracing is value
 
 

@@ -58,7 +58,7 @@ def rest_proxy_event(
         )
     params = dict(query) if query else None
     return {
-        "resource": "/copyProtection",
+        "resource": path,
         "path": path,
         "httpMethod": method,
         "headers": headers,
@@ -68,7 +68,7 @@ def rest_proxy_event(
         "pathParameters": None,
         "stageVariables": None,
         "requestContext": {
-            "resourcePath": "/copyProtection",
+            "resourcePath": path,
             "httpMethod": method,
             "path": f"/{stage}{path}",
             "stage": stage,
@@ -82,3 +82,65 @@ def rest_proxy_event(
         "body": text,
         "isBase64Encoded": is_b64,
     }
+
+
+def http_api_event(
+    method: str,
+    path: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    query: str = "",
+    body: bytes | None = None,
+    cookies: list[str] | None = None,
+    stage: str = "$default",
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) event, as the key delivery API sends it: lower-case
+    header names, cookies apart from the headers, the raw path and query string, non-UTF-8 bodies in base64."""
+    lowered = {k.lower(): v for k, v in (headers or {}).items() if k.lower() != "cookie"}
+    if cookies is None and headers:
+        cookie_header = next((v for k, v in headers.items() if k.lower() == "cookie"), None)
+        cookies = [c.strip() for c in cookie_header.split(";") if c.strip()] if cookie_header else None
+    text: str | None = None
+    is_b64 = False
+    if body:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text, is_b64 = base64.b64encode(body).decode("ascii"), True
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": "111122223333",
+            "apiId": "delivery",
+            "domainName": lowered.get("host", "localhost"),
+            "http": {
+                "method": method.upper(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": request_id or str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": stage,
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "isBase64Encoded": is_b64,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        params: dict[str, str] = {}
+        for item in query.split("&"):
+            name, _, value = item.partition("=")
+            params[name] = f"{params[name]},{value}" if name in params else value
+        event["queryStringParameters"] = params
+    if text is not None:
+        event["body"] = text
+    return event

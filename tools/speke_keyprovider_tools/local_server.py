@@ -1,13 +1,19 @@
 """``make run``: the key provider on loopback, doing what API Gateway does for this API, then calling
 the same ``lambda_handler`` as the deployed function.
 
-* ``POST /copyProtection`` only; SigV4 (service ``execute-api``, region ``LOCAL_SIGV4_REGION``) checked
+* ``POST /copyProtection`` and ``GET /heartbeat`` only (the API's two methods);
+  SigV4 (service ``execute-api``, region ``LOCAL_SIGV4_REGION``) checked
   against ``LOCAL_SIGV4_ACCESS_KEY_ID`` / ``LOCAL_SIGV4_SECRET_ACCESS_KEY`` (generated and printed
   when unset); unsigned, badly signed, wrong-service/region or stale requests get 403.
 * Every setting of the Lambda function is honoured (environment variables). Default key home:
   ``KEY_SOURCE=file`` with a master key file created on first run (mode 0600) in ``.local-state/``.
   boto3's ``AWS_ENDPOINT_URL`` lets a moto server stand in for Secrets Manager / KMS.
-* One line per request on stderr; stops cleanly on Ctrl-C / SIGTERM.
+* Key delivery to players (docs/key-delivery.md) on the same port: ``/keys/...`` and ``/clearkey/...`` go to
+  ``functions/key_delivery/app.py`` as an HTTP API would send them (tokens, no SigV4). ``KEY_DELIVERY``
+  defaults to ``aes128+clearkey`` and ``KEY_DELIVERY_URL`` to this server; an ES256 signing key is created
+  in the state folder on first run and trusted together with any ``KEY_DELIVERY_JWKS`` given; mint tokens
+  with ``speke-keyprovider token --content-id ...``. ``KEY_DELIVERY=none`` turns the paths off.
+* One line per request on stderr (never the query string: it may hold a token); stops cleanly on Ctrl-C / SIGTERM.
 
 Run: ``python -m speke_keyprovider_tools.local_server [--port 3000] [--handler functions/key_provider/app.py]``
 """
@@ -30,19 +36,22 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from .apigw_event import rest_proxy_event
+from .apigw_event import http_api_event, rest_proxy_event
 from .local_sigv4 import LocalCredentials, SigV4Rejected, verify
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit; the function caps at 1 MiB
 LOCAL_ACCOUNT = "000000000000"
 LOCAL_CALLER_ARN = f"arn:aws:iam::{LOCAL_ACCOUNT}:user/local-speke-client"
 DEFAULT_HANDLER = Path("functions/key_provider/app.py")
+DEFAULT_DELIVERY_HANDLER = Path("functions/key_delivery/app.py")
+DELIVERY_PREFIXES = ("/keys", "/clearkey")
 DEFAULT_STATE_DIR = Path(".local-state")
+ROUTES = {"/copyProtection": "POST", "/heartbeat": "GET"}  # the API's resources and their one method each
 
 
-def load_handler(path: Path) -> Callable[[dict, Any], dict]:
+def load_handler(path: Path, module_name: str = "speke_local_app") -> Callable[[dict, Any], dict]:
     path = path.resolve()
-    spec = importlib.util.spec_from_file_location("speke_local_app", path)
+    spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise SystemExit(f"cannot load the handler from {path}")
     module = importlib.util.module_from_spec(spec)
@@ -80,7 +89,35 @@ def configure_environment(env: dict[str, str], state_dir: Path) -> list[str]:
         notes.append(f"  export AWS_ACCESS_KEY_ID={env['LOCAL_SIGV4_ACCESS_KEY_ID']}")
         notes.append(f"  export AWS_SECRET_ACCESS_KEY={env['LOCAL_SIGV4_SECRET_ACCESS_KEY']}")
     env.setdefault("LOCAL_SIGV4_REGION", "us-east-1")
+    notes.extend(configure_delivery(env, state_dir))
     return notes
+
+
+def configure_delivery(env: dict[str, str], state_dir: Path) -> list[str]:
+    """Key delivery defaults for a local run: on (both endpoints), the local ES256 key trusted."""
+    from .delivery_tokens import local_signing_key, merge_jwks, public_jwks
+
+    mode = env.setdefault("KEY_DELIVERY", "aes128+clearkey").strip().lower()
+    if mode == "none":
+        return ["key delivery: off (KEY_DELIVERY=none)"]
+    try:
+        given = json.loads(env["KEY_DELIVERY_JWKS"]) if env.get("KEY_DELIVERY_JWKS", "").strip() else None
+    except ValueError:
+        raise SystemExit("KEY_DELIVERY_JWKS must be a JSON Web Key Set") from None
+    if given is not None and not isinstance(given, dict):
+        raise SystemExit("KEY_DELIVERY_JWKS must be a JSON Web Key Set")
+    signing_key = local_signing_key(state_dir)
+    env["KEY_DELIVERY_JWKS"] = json.dumps(merge_jwks(public_jwks([signing_key]), given))
+    if env.get("KEY_DELIVERY_ACCEPT_COOKIES", "").strip().lower() not in ("1", "true", "yes", "on"):
+        env.setdefault("KEY_DELIVERY_ALLOWED_ORIGINS", "*")
+    return [
+        f"key delivery: {mode} (tokens signed by {signing_key['kid']}: "
+        f"speke-keyprovider token --content-id ID --state-dir {state_dir})"
+    ]
+
+
+def is_delivery_path(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in DELIVERY_PREFIXES)
 
 
 def lambda_context(request_id: str) -> SimpleNamespace:
@@ -104,12 +141,15 @@ class KeyProviderServer(ThreadingHTTPServer):
         handler: Callable[[dict, Any], dict],
         creds: LocalCredentials,
         log: Callable[[str], None],
+        delivery_handler: Callable[[dict, Any], dict] | None = None,
     ) -> None:
         super().__init__(address, _RequestHandler)
         self.lambda_handler = handler
+        self.delivery_handler = delivery_handler
         self.creds = creds
         self.log_line = log
         self.invoke_lock = threading.Lock()  # one Lambda container handles one request at a time
+        self.delivery_lock = threading.Lock()  # the key delivery function: its own container
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -126,6 +166,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._handle("PUT")
 
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_OPTIONS(self) -> None:
+        self._handle("OPTIONS")
+
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
     def log_message(self, format: str, *args: Any) -> None:
         return
 
@@ -138,7 +190,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if method != "HEAD":
+            self.wfile.write(body)
         self.server.log_line(
             f"{time.strftime('%H:%M:%S')} {method} {path} {status} "
             f"{(time.perf_counter() - started) * 1000:.1f}ms {len(body)}B"
@@ -155,8 +208,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return 413, json_headers, b'{"message":"Request Too Long"}'
         body = self.rfile.read(length) if length > 0 else b""
-        if path != "/copyProtection" or method != "POST":
-            status = 403 if path != "/copyProtection" else 405
+        if self.server.delivery_handler is not None and is_delivery_path(path):
+            return self._deliver(method, path, query, body)
+        if ROUTES.get(path) != method:
+            status = 403 if path not in ROUTES else 405
             return status, json_headers, b'{"message":"Missing Authentication Token"}'
         headers = {name: value for name, value in self.headers.items()}
         bound_host, bound_port = self.server.server_address[:2]
@@ -187,12 +242,28 @@ class _RequestHandler(BaseHTTPRequestHandler):
         payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
         return int(result.get("statusCode", 502)), out_headers, payload
 
+    def _deliver(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """What the key delivery HTTP API does: a payload 2.0 event to the delivery function."""
+        event = http_api_event(
+            method, path, headers={name: value for name, value in self.headers.items()}, query=query, body=body
+        )
+        assert self.server.delivery_handler is not None
+        with self.server.delivery_lock:
+            result = self.server.delivery_handler(event, lambda_context(event["requestContext"]["requestId"]))
+        out_headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+        raw = result.get("body") or ""
+        payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
+        return int(result.get("statusCode", 502)), out_headers, payload
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the SPEKE v2 key provider locally (API Gateway + Lambda).")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     parser.add_argument("--handler", type=Path, default=DEFAULT_HANDLER, help="path of the function's app.py")
+    parser.add_argument(
+        "--delivery-handler", type=Path, default=DEFAULT_DELIVERY_HANDLER, help="the key delivery function's app.py"
+    )
     parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("LOCAL_STATE_DIR", DEFAULT_STATE_DIR)))
     args = parser.parse_args(argv)
 
@@ -208,19 +279,24 @@ def main(argv: list[str] | None = None) -> int:
         print(line, file=sys.stderr, flush=True)
 
     server = KeyProviderServer((args.host, args.port), handler, creds, log)
+    host, port = server.server_address[:2]
+    if os.environ.get("KEY_DELIVERY", "none").strip().lower() != "none":
+        os.environ.setdefault("KEY_DELIVERY_URL", f"http://{host!s}:{port}")  # read on the first request
+        server.delivery_handler = load_handler(args.delivery_handler, "speke_local_delivery_app")
 
     def stop(signum: int, frame: Any) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)  # installed before the banner, so a caller that waits for it can stop us
     signal.signal(signal.SIGINT, stop)
-    host, port = server.server_address[:2]
     log(
         f"speke-keyprovider listening on http://{host!s}:{port}/copyProtection "
         f"(SigV4: service execute-api, region {creds.region})"
     )
     for line in notes:
         log(line)
+    if server.delivery_handler is not None:
+        log(f"key delivery: {os.environ['KEY_DELIVERY_URL']}/keys/<contentId>/<kid>, .../clearkey/<contentId>")
 
     try:
         server.serve_forever(poll_interval=0.2)

@@ -41,10 +41,17 @@ class Reason(StrEnum):
     FORBIDDEN = "forbidden"
     # the key home (BackendUnavailable)
     BACKEND_UNAVAILABLE = "backend_unavailable"
-    SECRETSMANAGER_UNAVAILABLE = "secretsmanager_unavailable"
+    SECRETSMANAGER_UNAVAILABLE = "secretsmanager_unavailable"  # pragma: allowlist secret
     KMS_UNAVAILABLE = "kms_unavailable"
     MASTER_KEY_INVALID = "master_key_invalid"
-    # counted by the handler itself, never raised
+    JWKS_UNAVAILABLE = "jwks_unavailable"
+    TOKEN_SECRET_UNAVAILABLE = "token_secret_unavailable"  # noqa: S105 - a metric name  # pragma: allowlist secret
+    # key delivery (speke_keyprovider.delivery.errors)
+    TOKEN_MISSING = "token_missing"  # noqa: S105 - a metric name, not a secret
+    TOKEN_REJECTED = "token_rejected"  # noqa: S105 - a metric name, not a secret
+    NOT_ENTITLED = "not_entitled"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    # counted by the handler itself (and raised by key delivery for an unknown route)
     NOT_FOUND = "not_found"
     MISCONFIGURED = "misconfigured"
     INTERNAL = "internal"
@@ -154,7 +161,15 @@ class BackendUnavailable(SpekeError):
 
     status = 503
     reason = Reason.BACKEND_UNAVAILABLE
-    reasons = frozenset({Reason.SECRETSMANAGER_UNAVAILABLE, Reason.KMS_UNAVAILABLE, Reason.MASTER_KEY_INVALID})
+    reasons = frozenset(
+        {
+            Reason.SECRETSMANAGER_UNAVAILABLE,
+            Reason.KMS_UNAVAILABLE,
+            Reason.MASTER_KEY_INVALID,
+            Reason.JWKS_UNAVAILABLE,
+            Reason.TOKEN_SECRET_UNAVAILABLE,
+        }
+    )
 
     def __init__(
         self, public_message: str = "Key backend unavailable, retry later", *, reason: Reason | None = None

@@ -9,6 +9,9 @@ compute that one HMAC in process with the standard library's OpenSSL-backed ``hm
 quarter of KBKDFHMAC's per-key cost, and no ``cryptography`` import on the clear path); the KMS home
 sends ``derivation_message`` to ``GenerateMac`` so the master key never leaves KMS. Both give the same
 key for the same (contentId, kid): the contract's test vectors pin it.
+
+The explicitIV a deployment may supply (``DERIVED_EXPLICIT_IV``, speke-v1.md section 5) is the same KDF with
+the label ``speke-iv-v1``: never random (retries and redundant origins agree), never computed from a key.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import hmac
 import uuid
 
 LABEL = b"speke-cek-v1"
+IV_LABEL = b"speke-iv-v1"
 CEK_LENGTH = 16
+IV_LENGTH = 16
 MIN_MASTER_KEY_LENGTH = 32
 _COUNTER_1 = (1).to_bytes(4, "big")
 _LENGTH_BITS = (CEK_LENGTH * 8).to_bytes(4, "big")
@@ -28,18 +33,25 @@ def derivation_context(content_id: str, kid: uuid.UUID) -> bytes:
     return kid.bytes + content_id.encode("utf-8")
 
 
-def derivation_message(content_id: str, kid: uuid.UUID) -> bytes:
-    """The exact bytes HMAC'd for one key (what KMS GenerateMac receives as ``Message``)."""
-    return _COUNTER_1 + LABEL + b"\x00" + derivation_context(content_id, kid) + _LENGTH_BITS
+def derivation_message(content_id: str, kid: uuid.UUID, label: bytes = LABEL) -> bytes:
+    """The exact bytes HMAC'd for one key, or with ``IV_LABEL`` one IV, by the local homes and by KMS
+    GenerateMac (its ``Message``): [1]_4 || label || 0x00 || context || [L]_4."""
+    return b"".join((_COUNTER_1, label, b"\x00", derivation_context(content_id, kid), _LENGTH_BITS))
 
 
 def derive_cek(master_key: bytes, content_id: str, kid: uuid.UUID) -> bytes:
     """Derive the 16-byte content key for (contentId, kid) from the master key bytes."""
     if len(master_key) < MIN_MASTER_KEY_LENGTH:
         raise ValueError("master key too short")
-    # One KBKDF block: PRF(K, [1]_4 || label || 0x00 || context || [L]_4), truncated to L bits.
-    message = b"".join((_COUNTER_1, LABEL, b"\x00", kid.bytes, content_id.encode("utf-8"), _LENGTH_BITS))
-    return hmac.digest(master_key, message, "sha256")[:CEK_LENGTH]
+    # One KBKDF block: PRF(K, derivation_message), truncated to L bits.
+    return hmac.digest(master_key, derivation_message(content_id, kid), "sha256")[:CEK_LENGTH]
+
+
+def derive_explicit_iv(master_key: bytes, content_id: str, kid: uuid.UUID) -> bytes:
+    """The 16-byte explicitIV for (contentId, kid): the KDF above with the label ``speke-iv-v1``."""
+    if len(master_key) < MIN_MASTER_KEY_LENGTH:
+        raise ValueError("master key too short")
+    return hmac.digest(master_key, derivation_message(content_id, kid, IV_LABEL), "sha256")[:IV_LENGTH]
 
 
 def cek_from_mac(mac: bytes) -> bytes:

@@ -7,13 +7,16 @@ Every check that can refuse a request runs before a single key is derived.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import drm, kid_override
 from .contract import validate_contract
 from .cpix import v2_1_answer
+from .cpix.answer_rules import answer_rules, drop_undefined_children
 from .cpix.dialect import V2_0, V2_1, Dialect
+from .cpix.model import CpixRequest
 from .cpix.parse import parse_request
 from .cpix.render import render_response
 from .errors import EncryptionRequired
@@ -57,10 +60,16 @@ class KeyExchange:
     def answer(self, cpix_body: bytes, speke_version: str | None = V2_0.speke_version) -> KeyExchangeResult:
         """The answer to a CPIX body sent with ``X-Speke-Version: speke_version`` (``None``: no such header)."""
         request = parse_request(cpix_body, speke_version)
-        validate_contract(request)
+        rules = answer_rules(request.dialect)
+        if rules.checks_encryption_contract:
+            validate_contract(request)
+        if rules.drops_undefined_children:
+            drop_undefined_children(request, rules)
         scheme = request.scheme
         for system in request.drm_systems:
-            drm.check_system(system.system_id, scheme, [drm.Child(name) for name, _ in system.children])
+            drm.check_system(
+                system.system_id, scheme, [drm.child_named(name) for name, _ in system.children], rules.drm_systems
+            )
         if self._settings.require_encrypted_keys and not request.encrypted:
             raise EncryptionRequired("Encrypted content keys required: the request has no DeliveryDataList")
         v21 = self._settings.v21 if request.dialect is V2_1 else None  # v2.0 answers: KIDs echoed, nothing added
@@ -77,9 +86,15 @@ class KeyExchange:
         if v21 is not None:
             v2_1_answer.add_signalling(request, v21)
         keys = self._key_source.content_keys(request.content_id, request.kids)
+        explicit_ivs = self._explicit_ivs(request)
         delivery = DeliveryKeys.generate() if request.encrypted else None
         body = render_response(
-            request, keys, signalling=self._settings.signalling, delivery=delivery, certificates=certificates
+            request,
+            keys,
+            signalling=self._settings.signalling,
+            delivery=delivery,
+            certificates=certificates,
+            explicit_ivs=explicit_ivs,
         )
         return KeyExchangeResult(
             body=body,
@@ -93,3 +108,10 @@ class KeyExchange:
             certificate_sha256=tuple(cert.sha256 for cert in certificates),
             requested_kids=requested_kids if planned is not None else (),
         )
+
+    def _explicit_ivs(self, request: CpixRequest) -> dict[uuid.UUID, bytes]:
+        """DERIVED_EXPLICIT_IV: the derived IV (speke-v1.md section 5) of each key sent without one."""
+        if not self._settings.signalling.derived_explicit_iv:
+            return {}
+        missing = [key.kid for key in request.content_keys if key.explicit_iv is None]
+        return self._key_source.explicit_ivs(request.content_id, missing) if missing else {}

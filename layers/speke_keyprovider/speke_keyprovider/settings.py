@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from .errors import ConfigurationError
 from .settings_v21 import V21Settings
@@ -43,7 +44,7 @@ SETTINGS: dict[str, str] = {
     "PLAYREADY_LA_URL": "",
     "FAIRPLAY_SKD_TEMPLATE": DEFAULT_FAIRPLAY_SKD_TEMPLATE,
     "AES128_KEY_URI_TEMPLATE": DEFAULT_AES128_KEY_URI_TEMPLATE,
-    "RANDOM_EXPLICIT_IV": "false",
+    "DERIVED_EXPLICIT_IV": "false",
     "XRAY_TRACING": "false",
     "POWERTOOLS_SERVICE_NAME": DEFAULT_SERVICE_NAME,
     "POWERTOOLS_METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
@@ -59,6 +60,7 @@ _CALLER_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$")
 # CloudWatch: ASCII letters, digits and . - _ / # : space; at most 255; not the AWS/ prefix.
 _METRICS_NAMESPACE = re.compile(r"^[0-9A-Za-z.\-_/#: ]{1,255}$")
 _PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,254}$")
+_T = TypeVar("_T")
 _SAMPLE_KID = uuid.UUID("0f083e4e-b831-4a3d-917e-ce78076e54aa")
 
 
@@ -70,7 +72,9 @@ class SignallingSettings:
     playready_la_url: str | None = None
     fairplay_skd_template: str = DEFAULT_FAIRPLAY_SKD_TEMPLATE
     aes128_key_uri_template: str = DEFAULT_AES128_KEY_URI_TEMPLATE
-    random_explicit_iv: bool = False
+    derived_explicit_iv: bool = False  # supply speke-v1.md section 5's derived IV to keys sent without one
+    # Key delivery (DeliverySettings): the ClearKey licence URL template, set when ClearKey delivery is on.
+    clearkey_laurl_template: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ class ObservabilitySettings:
         env = os.environ if env is None else env
         defaults = cls()
 
-        def read(parse, fallback):  # type: ignore[no-untyped-def]
+        def read(parse: Callable[[], _T], fallback: _T) -> _T:
             try:
                 return parse()
             except ConfigurationError:
@@ -124,10 +128,15 @@ class Settings:
     signalling: SignallingSettings = field(default_factory=SignallingSettings)
     observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
     v21: V21Settings = field(default_factory=V21Settings)  # SPEKE v2.1 answers only (settings_v21)
+    delivery: DeliverySettings = field(default_factory=lambda: DeliverySettings())
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, *, delivery_url_required: bool = True) -> Settings:
+        """``delivery_url_required=False`` for the key delivery function, which signals nothing."""
         env = os.environ if env is None else env
+        delivery = DeliverySettings.from_env(env)
+        if delivery_url_required:
+            delivery.check_signalling()
         key_source = env.get("KEY_SOURCE", "secretsmanager").strip().lower()
         if key_source not in KEY_SOURCES:
             raise ConfigurationError(f"KEY_SOURCE must be one of {', '.join(KEY_SOURCES)}")
@@ -135,7 +144,7 @@ class Settings:
         name = required[key_source]
         if not env.get(name, "").strip():
             raise ConfigurationError(f"{name} is required when KEY_SOURCE={key_source}")
-        return cls(
+        settings = cls(
             key_source=key_source,
             master_key_secret_id=_opt(env, "MASTER_KEY_SECRET_ID"),
             master_key_cache_ttl_seconds=_int(env, "MASTER_KEY_CACHE_TTL_SECONDS", 300, minimum=1, maximum=86400),
@@ -156,11 +165,13 @@ class Settings:
                 aes128_key_uri_template=_template(
                     env, "AES128_KEY_URI_TEMPLATE", DEFAULT_AES128_KEY_URI_TEMPLATE, schemes=("https://", "http://")
                 ),
-                random_explicit_iv=read_bool(env, "RANDOM_EXPLICIT_IV", False),
+                derived_explicit_iv=read_bool(env, "DERIVED_EXPLICIT_IV", False),
             ),
             observability=ObservabilitySettings.from_env(env),
             v21=V21Settings.from_env(env),
+            delivery=delivery,
         )
+        return replace(settings, signalling=delivery.signalling(settings.signalling, env))
 
 
 def read_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -290,3 +301,129 @@ def _log_level(env: Mapping[str, str]) -> str:
     if value not in LOG_LEVELS:
         raise ConfigurationError(f"POWERTOOLS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     return value
+
+
+# --- key delivery to players (docs/key-delivery.md) -------------------------------------------------------------
+
+DELIVERY_MODES = ("none", "aes128", "aes128+clearkey")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """``KEY_DELIVERY*``: the player-facing key and licence endpoints and the entitlement tokens they take.
+
+    The SPEKE function reads ``mode`` and ``url`` (signalling); the key delivery function reads the rest.
+    """
+
+    mode: str = "none"
+    url: str | None = None
+    jwks: str | None = None
+    jwks_url: str | None = None
+    jwks_cache_seconds: int = 300
+    hmac_secret_id: str | None = None
+    max_token_seconds: int = 86400
+    audience: str = "speke-keyprovider"
+    issuers: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    accept_cookies: bool = False
+    max_licence_bytes: int = 8192
+
+    @property
+    def aes128(self) -> bool:
+        return self.mode != "none"
+
+    @property
+    def clearkey(self) -> bool:
+        return self.mode == "aes128+clearkey"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DeliverySettings:
+        mode = env.get("KEY_DELIVERY", "none").strip().lower() or "none"
+        if mode not in DELIVERY_MODES:
+            raise ConfigurationError(f"KEY_DELIVERY must be one of {', '.join(DELIVERY_MODES)}")
+        jwks = _opt(env, "KEY_DELIVERY_JWKS")
+        if jwks is not None:
+            _check_jwks_text(jwks)
+        jwks_url = _opt(env, "KEY_DELIVERY_JWKS_URL")
+        if jwks_url is not None:
+            _check_url(jwks_url, "KEY_DELIVERY_JWKS_URL")
+        accept_cookies = read_bool(env, "KEY_DELIVERY_ACCEPT_COOKIES", False)
+        origins = _csv(env, "KEY_DELIVERY_ALLOWED_ORIGINS")
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.match(origin):
+                raise ConfigurationError(
+                    "KEY_DELIVERY_ALLOWED_ORIGINS must list origins (scheme://host[:port], no path) or *"
+                )
+        if "*" in origins and accept_cookies:
+            raise ConfigurationError("KEY_DELIVERY_ALLOWED_ORIGINS=* is refused when KEY_DELIVERY_ACCEPT_COOKIES=true")
+        url = _opt(env, "KEY_DELIVERY_URL")
+        if url is not None:
+            url = url.rstrip("/")
+            _check_url(url, "KEY_DELIVERY_URL")
+        audience = env.get("KEY_DELIVERY_AUDIENCE", "").strip() or "speke-keyprovider"
+        return cls(
+            mode=mode,
+            url=url,
+            jwks=jwks,
+            jwks_url=jwks_url,
+            jwks_cache_seconds=_int(env, "KEY_DELIVERY_JWKS_CACHE_SECONDS", 300, minimum=1, maximum=86400),
+            hmac_secret_id=_opt(env, "KEY_DELIVERY_HMAC_SECRET_ID"),
+            max_token_seconds=_int(env, "KEY_DELIVERY_MAX_TOKEN_SECONDS", 86400, minimum=1, maximum=7 * 86400),
+            audience=audience,
+            issuers=_csv(env, "KEY_DELIVERY_ISSUERS"),
+            allowed_origins=origins,
+            accept_cookies=accept_cookies,
+        )
+
+    def check_signalling(self) -> None:
+        """The SPEKE function writes ``KEY_DELIVERY_URL`` into signalling: required when delivery is on."""
+        if self.aes128 and self.url is None:
+            raise ConfigurationError(f"KEY_DELIVERY_URL is required when KEY_DELIVERY={self.mode}")
+
+    def check_serving(self) -> None:
+        """The key delivery function needs delivery on and at least one way to verify tokens."""
+        if not self.aes128:
+            raise ConfigurationError("KEY_DELIVERY is none: the key delivery endpoints are off")
+        if self.jwks is None and self.jwks_url is None and self.hmac_secret_id is None:
+            raise ConfigurationError(
+                "key delivery needs KEY_DELIVERY_JWKS, KEY_DELIVERY_JWKS_URL or KEY_DELIVERY_HMAC_SECRET_ID"
+            )
+
+    def signalling(self, signalling: SignallingSettings, env: Mapping[str, str]) -> SignallingSettings:
+        """``signalling`` pointing players at this deployment's endpoints (an explicit AES128_KEY_URI_TEMPLATE wins)."""
+        if not self.aes128 or self.url is None:
+            return signalling
+        base = self.url.replace("{", "{{").replace("}", "}}")
+        if not env.get("AES128_KEY_URI_TEMPLATE", "").strip():
+            signalling = replace(signalling, aes128_key_uri_template=base + "/keys/{content_id}/{kid}")
+        if self.clearkey:
+            signalling = replace(signalling, clearkey_laurl_template=base + "/clearkey/{content_id}")
+        return signalling
+
+
+def _check_url(url: str, name: str) -> None:
+    """https, or http on a loopback host (``make run``); no query, fragment, quote, space or markup."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise ConfigurationError(f"{name} is not a URL") from None
+    loopback = parts.scheme == "http" and (parts.hostname or "") in {h.strip("[]") for h in _LOOPBACK_HOSTS}
+    if (parts.scheme != "https" and not loopback) or not parts.netloc:
+        raise ConfigurationError(f"{name} must be an https:// URL (http:// only on a loopback host)")
+    if parts.query or parts.fragment or any(c in url for c in "\"'<>& \t\r\n"):
+        raise ConfigurationError(f"{name} may not carry a query, a fragment, quotes, spaces or markup")
+
+
+def _check_jwks_text(text: str) -> None:
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ConfigurationError("KEY_DELIVERY_JWKS must be a JSON Web Key Set") from None
+    if not isinstance(value, dict) or not isinstance(value.get("keys"), list) or not value["keys"]:
+        raise ConfigurationError("KEY_DELIVERY_JWKS must be a JSON Web Key Set with at least one key")

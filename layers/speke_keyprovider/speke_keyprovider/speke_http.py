@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import USER_AGENT
+from .cpix.answer_rules import answer_rules
 from .cpix.dialect import V2_0, Dialect, check_header
 from .errors import BadRequest, RequestTooLarge, UnsupportedMediaType
 
-SPEKE_VERSION = V2_0.speke_version
+SPEKE_VERSION: str = V2_0.speke_version or "2.0"
 XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 
 
@@ -68,12 +69,16 @@ def request_body(body: str | bytes | None, is_base64: bool, max_bytes: int) -> b
 
 
 def success_headers(dialect: Dialect = V2_0) -> dict[str, str]:
-    """v2: the user agent and the request's version echoed."""
-    return {
-        "Content-Type": "application/xml",
-        "X-Speke-User-Agent": USER_AGENT,
-        "X-Speke-Version": dialect.speke_version,
-    }
+    """v2: ``X-Speke-User-Agent`` and the request's version echoed; v1: ``Speke-User-Agent``, no version
+    header (``cpix.answer_rules``)."""
+    return answer_rules(dialect).success_headers(dialect, USER_AGENT)
+
+
+def heartbeat_headers() -> dict[str, str]:
+    return {"Content-Type": "text/plain; charset=utf-8", "Speke-User-Agent": USER_AGENT}
+
+
+HEARTBEAT_BODY = f"OK {USER_AGENT}"
 
 
 def error_headers(retry_after: int | None = None) -> dict[str, str]:

@@ -71,7 +71,7 @@ def cmd_compare(args: argparse.Namespace, out: Out, err: Out) -> int:
         raise CliError("--key needs --cert (the certificate to put in the request)")
     if args.cert and not args.key:
         raise CliError("--cert needs --key: encrypted keys can only be compared once decrypted")
-    drm = [d.strip() for d in args.drm.split(",") if d.strip()]
+    drm = [d.strip() for d in (args.drm or "widevine,playready,fairplay").split(",") if d.strip()]
     for name in drm:
         try:
             resolve_system(name)

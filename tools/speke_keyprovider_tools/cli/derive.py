@@ -131,7 +131,7 @@ def _aws_clients(args: argparse.Namespace) -> Callable[[str], Any]:
 
     def client(service: str) -> Any:
         try:
-            return session.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+            return session.client(service, config=CLIENT_CONFIG)
         except BotoCoreError as exc:
             raise CliError(f"AWS set-up failed: {exc}", EXIT_UNAVAILABLE) from None
 

@@ -44,9 +44,10 @@ def credentials(args: argparse.Namespace) -> tuple[Any, str]:
 
 
 def send_signed(
-    url: str, body: bytes, creds: Any, region: str, *, timeout: float, speke_version: str = "2.0"
+    url: str, body: bytes, creds: Any, region: str, *, timeout: float, speke_version: str | None = "2.0"
 ) -> tuple[int, dict[str, str], bytes, float]:
-    """POST ``body`` signed with SigV4 (execute-api). Returns status, headers, body, seconds."""
+    """POST ``body`` signed with SigV4 (execute-api). Returns status, headers, body, seconds.
+    ``speke_version=None``: no X-Speke-Version header (SPEKE v1)."""
     import urllib.error
     import urllib.request
 
@@ -57,7 +58,8 @@ def send_signed(
         method="POST",
         url=url,
         data=body,
-        headers={"Content-Type": "application/xml", "X-Speke-Version": speke_version},
+        headers={"Content-Type": "application/xml"}
+        | ({"X-Speke-Version": speke_version} if speke_version is not None else {}),
     )
     SigV4Auth(creds, "execute-api", region).add_auth(request)
     prepared = request.prepare()

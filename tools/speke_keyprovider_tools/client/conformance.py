@@ -43,7 +43,7 @@ from ._xml import (
 )
 from .checks import check_for
 from .kid_override import override_kid, period_id
-from .request_builder import SYSTEM_NAMES, BuiltRequest
+from .request_builder import HLS_SIGNALING_DATA, SYSTEM_NAMES, BuiltRequest, RequestedSystem
 from .response_reader import CEK_BYTES, CpixReadError, DeliveryKeys, content_key_value, unwrap_delivery_keys
 from .signalling import (
     SignallingError,
@@ -120,13 +120,18 @@ def check_response(
     """``kid_override``: the provider is expected to answer its own KIDs (SPEKE v2.1, docs/kid-override.md),
     consistently in every element; with ``master_key`` each must also be the one the formula gives."""
     report = Report(status=status)
+    checker = _Checker if built.speke_version is not None else _dialect_checker_v1()
     try:
-        _Checker(built, report, private_key, kid_override=kid_override, master_key=master_key).run(
-            status, headers, body
-        )
+        checker(built, report, private_key, kid_override=kid_override, master_key=master_key).run(status, headers, body)
     except Exception as exc:  # a hostile or broken answer must give a report, never a traceback
         report.violations.append(f"the answer could not be checked any further ({type(exc).__name__})")
     return report
+
+
+def _dialect_checker_v1() -> type[_Checker]:
+    from .conformance_v1 import SpekeV1Checker  # SPEKE v1's rules, over the exchange rules here
+
+    return SpekeV1Checker
 
 
 def _snippet(body: bytes) -> str:
@@ -185,25 +190,7 @@ class _Checker:
         if status != 200:
             self.fail(f"HTTP status {status}, expected 200 (body: {_snippet(body)!r})")
             return
-        content_type = lower.get("content-type")
-        if content_type is None:
-            self.fail("Content-Type header missing, expected application/xml")
-        else:
-            media, *params = (p.strip().lower() for p in content_type.split(";"))
-            if media != "application/xml":
-                self.fail(f"Content-Type is {content_type!r}, expected application/xml")
-            for param in params:
-                name, _, value = param.partition("=")
-                if name.strip() == "charset" and value.strip().strip('"') != "utf-8":
-                    self.fail(f"Content-Type charset is {value.strip()!r}, expected utf-8")
-        version = lower.get("x-speke-version")
-        expected_version = self.built.speke_version
-        if version is None:
-            self.fail(f"X-Speke-Version header missing, expected {expected_version}")
-        elif version.strip() != expected_version:
-            self.fail(f"X-Speke-Version is {version!r}, expected {expected_version} (the request's, echoed)")
-        if not lower.get("x-speke-user-agent", "").strip():
-            self.fail("X-Speke-User-Agent header missing")
+        self.headers(lower)
         self.body = body
         try:
             root = parse(body)
@@ -215,9 +202,45 @@ class _Checker:
             return
         self.document(root)
 
+    def headers(self, lower: Mapping[str, str]) -> None:
+        self.content_type(lower)
+        version = lower.get("x-speke-version")
+        expected_version = self.built.speke_version
+        if version is None:
+            self.fail(f"X-Speke-Version header missing, expected {expected_version}")
+        elif version.strip() != expected_version:
+            self.fail(f"X-Speke-Version is {version!r}, expected {expected_version} (the request's, echoed)")
+        if not lower.get("x-speke-user-agent", "").strip():
+            self.fail("X-Speke-User-Agent header missing")
+
+    def content_type(self, lower: Mapping[str, str]) -> None:
+        content_type = lower.get("content-type")
+        if content_type is None:
+            self.fail("Content-Type header missing, expected application/xml")
+        else:
+            media, *params = (p.strip().lower() for p in content_type.split(";"))
+            if media != "application/xml":
+                self.fail(f"Content-Type is {content_type!r}, expected application/xml")
+            for param in params:
+                name, _, value = param.partition("=")
+                if name.strip() == "charset" and value.strip().strip('"') != "utf-8":
+                    self.fail(f"Content-Type charset is {value.strip()!r}, expected utf-8")
+
     # -- document --------------------------------------------------------------------------------
 
     def document(self, root: Element) -> None:
+        self.root_attributes(root)
+        if self.kid_override:
+            self.overridden_kids(root)
+        delivery = self.delivery(root)
+        self.content_keys(root, delivery)
+        self.drm_systems(root)
+        self.echoed(root, "ContentKeyPeriodList", "ContentKeyPeriod", "key periods")
+        self.echoed(root, "ContentKeyUsageRuleList", "ContentKeyUsageRule", "encryption contract")
+        if self.built.period_attributes:
+            self.periods_echoed_byte_for_byte()
+
+    def root_attributes(self, root: Element) -> None:
         built = self.built
         if root.get("contentId") != built.content_id:
             self.fail(f"CPIX@contentId is {root.get('contentId')!r}, expected {built.content_id!r}")
@@ -227,15 +250,6 @@ class _Checker:
             count = len(children(root, CPIX, name))
             if count != 1:
                 self.fail(f"{name} appears {count} times, expected once")
-        if self.kid_override:
-            self.overridden_kids(root)
-        delivery = self.delivery(root)
-        self.content_keys(root, delivery)
-        self.drm_systems(root)
-        self.echoed(root, "ContentKeyPeriodList", "ContentKeyPeriod", "key periods")
-        self.echoed(root, "ContentKeyUsageRuleList", "ContentKeyUsageRule", "encryption contract")
-        if built.period_attributes:
-            self.periods_echoed_byte_for_byte()
 
     def periods_echoed_byte_for_byte(self) -> None:
         """Every period attribute in the answer's raw text exactly as the request wrote it (MediaPackage rejects
@@ -426,8 +440,9 @@ class _Checker:
                 self.fail(f"ContentKey {kid} ({key.track_type}) is missing: kids must be echoed")
                 continue
             scheme = answered.get("commonEncryptionScheme")
-            if scheme != built.scheme:
-                self.fail(f"ContentKey {kid} commonEncryptionScheme is {scheme!r}, the request had {built.scheme!r}")
+            expected_scheme = self.scheme_attribute()
+            if scheme != expected_scheme:
+                self.fail(f"ContentKey {kid} commonEncryptionScheme is {scheme!r}, the request had {expected_scheme!r}")
             asked = asked_attrs.get(kid)
             if asked is not None:
                 for name, asked_value in asked.attrib.items():
@@ -449,7 +464,7 @@ class _Checker:
                     kid=kid,
                     track_type=key.track_type,
                     period_id=key.period_id,
-                    scheme=scheme or "",
+                    scheme=scheme or built.scheme,
                     sha256_fingerprint_of_key=hashlib.sha256(cek).hexdigest() if cek else None,
                     key_bytes=cek,
                 )
@@ -460,6 +475,10 @@ class _Checker:
                     self.fail(f"ContentKey {kid} answers no requested key")
                 else:
                     self.fail(f"ContentKey {kid} was not requested (without KID override kids are echoed)")
+
+    def scheme_attribute(self) -> str | None:
+        """What ContentKey@commonEncryptionScheme must be in the answer (the request's, echoed)."""
+        return self.built.scheme
 
     def key_value(self, ck: Element, kid: str, delivery: DeliveryKeys | None) -> bytes | None:
         secret = path(ck, (CPIX, "Data"), (PSKC, "Secret"))
@@ -544,25 +563,28 @@ class _Checker:
             element = answered_system
             if element.get("systemId") != system_id and element.get("systemId", "").lower() == system_id:
                 self.warn(f"DRMSystem systemId {element.get('systemId')!r} differs in case from the request")
-            got = Counter(_child_key(c) for c in element)
+            got = Counter(self.child_key(c) for c in element)
             for item in element:
-                if local_name(item.tag) == "HLSSignalingData" and item.get("playlist") not in ("media", built.playlist):
+                if local_name(item.tag) == HLS_SIGNALING_DATA and item.get("playlist") not in (
+                    "media",
+                    built.playlist,
+                ):
                     self.fail(
                         f"DRMSystem {_name(system_id)} for {kid}: HLSSignalingData@playlist "
                         f"{item.get('playlist')!r}, the request had {built.playlist!r}"
                     )
-            wanted = Counter(system.children)
+            wanted = self.wanted_children(system)
             for name in wanted:
                 if got[name] == 0:
                     self.fail(f"DRMSystem {_name(system_id)} for {kid}: requested child {name} is missing")
             for name, count in got.items():
                 if name not in wanted:
-                    self.fail(f"DRMSystem {_name(system_id)} for {kid}: child {name} was not requested")
+                    self.fail(self.unwanted_child(system, name))
                 elif count > wanted[name]:
                     self.fail(f"DRMSystem {_name(system_id)} for {kid}: child {name} appears {count} times")
             values = {}
             for item in element:
-                name = _child_key(item)
+                name = self.child_key(item)
                 if name in wanted:
                     value = text(item)
                     if not value:
@@ -581,6 +603,16 @@ class _Checker:
         for kid, system_id in found:
             self.fail(f"DRMSystem {_name(system_id)} for {kid} was not requested")
 
+    def wanted_children(self, system: RequestedSystem) -> Counter[str]:
+        """The children the answer must fill for a requested DRMSystem (v2: every one asked for)."""
+        return Counter(system.children)
+
+    def child_key(self, item: Element) -> str:
+        return _child_key(item)
+
+    def unwanted_child(self, system: RequestedSystem, name: str) -> str:
+        return f"DRMSystem {_name(system.system_id)} for {system.kid}: child {name} was not requested"
+
 
 def _name(system_id: str) -> str:
     return SYSTEM_NAMES.get(system_id, system_id)
@@ -588,7 +620,7 @@ def _name(system_id: str) -> str:
 
 def _child_key(item: Element) -> str:
     name = local_name(item.tag)
-    if name == "HLSSignalingData":
+    if name == HLS_SIGNALING_DATA:
         playlist = item.get("playlist", "")
-        return f"HLSSignalingData:{'master' if playlist == 'multiVariant' else playlist}"  # CPIX 2.4's name
+        return f"{HLS_SIGNALING_DATA}:{'master' if playlist == 'multiVariant' else playlist}"  # CPIX 2.4's name
     return name

@@ -47,8 +47,9 @@ SYSTEM_NAMES: dict[str, str] = {system_id: name for name, system_id in DRM_SYSTE
 # Requested signalling children. HLS children carry their playlist after the colon.
 CHILD_PSSH = "PSSH"
 CHILD_CPD = "ContentProtectionData"
-CHILD_HLS_MEDIA = "HLSSignalingData:media"
-CHILD_HLS_MASTER = "HLSSignalingData:master"
+HLS_SIGNALING_DATA = "HLSSignalingData"  # one element for both HLS children, told apart by @playlist
+CHILD_HLS_MEDIA = f"{HLS_SIGNALING_DATA}:media"
+CHILD_HLS_MASTER = f"{HLS_SIGNALING_DATA}:master"
 CHILD_MSS = "SmoothStreamingProtectionHeaderData"
 CHILDREN = (CHILD_PSSH, CHILD_CPD, CHILD_HLS_MEDIA, CHILD_HLS_MASTER, CHILD_MSS)
 
@@ -164,7 +165,8 @@ class BuiltRequest:
     certificate_der: bytes | None = None
     video_preset: str = ""
     audio_preset: str = ""
-    speke_version: str = "2.0"
+    speke_version: str | None = "2.0"  # the X-Speke-Version header to send; None: SPEKE v1 (no header)
+    endpoint: str = ""  # SPEKE v1: the MediaPackage v1 endpoint type (speke_v1_request.ENDPOINTS)
     # every ContentKeyPeriod's attributes exactly as written, in order (the answer must echo them byte for byte)
     period_attributes: list[dict[str, str]] = field(default_factory=list)
     playlist: str = "master"

@@ -34,7 +34,7 @@ V2_0 = Dialect("SPEKE v2.0", "2.0", "2.3")
 V2_1 = Dialect("SPEKE v2.1", "2.1", "2.4")
 
 BY_HEADER = {dialect.speke_version: dialect for dialect in (V2_0, V2_1)}
-SERVED: frozenset[Dialect] = frozenset({V2_0, V2_1})
+SERVED: frozenset[Dialect] = frozenset({V1, V2_0, V2_1})
 
 
 def check_header(speke_version: str | None) -> None:

@@ -24,6 +24,7 @@ MAX_DRM_SYSTEMS = 4096
 MAX_RECIPIENTS = 4
 
 _UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+_CONTENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,256}$")
 _TRACK_TYPE = re.compile(r"^[A-Za-z0-9_+\-]{1,64}$")
 LIST_TAGS = {
     "ContentKeyList": cpix("ContentKeyList"),
@@ -72,6 +73,16 @@ def _system_id(text: str | None) -> str:
     if value is None:
         value = str(parse_uuid(text, "DRMSystem@systemId"))
         _remember(_SYSTEM_IDS, text, value)
+    return value
+
+
+def content_id(root: Element, attribute: str) -> str:
+    """The content id from the root's ``attribute`` (v2 ``contentId``, v1 ``id``): MediaPackage's resource id rules."""
+    value = root.get(attribute)
+    if value is None or not value.strip():
+        raise CpixError(f"Missing CPIX@{attribute}")
+    if not _CONTENT_ID.match(value):
+        raise CpixError(f"Invalid CPIX@{attribute}: 1 to 256 characters of [0-9a-zA-Z_-] expected")
     return value
 
 

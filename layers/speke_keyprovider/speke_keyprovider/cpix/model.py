@@ -8,16 +8,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
+from ..drm.base import Child, SpekeV1Child
+
 if TYPE_CHECKING:
     from .dialect import Dialect
     from .xsd_time import DateTime
 
-# Signalling children a DRMSystem may request, keyed as the DRM package's ``Child`` values.
-CHILD_PSSH = "PSSH"
-CHILD_CPD = "ContentProtectionData"
-CHILD_HLS_MEDIA = "HLSSignalingData/media"
-CHILD_HLS_MASTER = "HLSSignalingData/master"
-CHILD_SMOOTH = "SmoothStreamingProtectionHeaderData"
+# Signalling children a DRMSystem may request, keyed as the DRM package's ``Child`` values (spelled there).
+CHILD_PSSH = Child.PSSH.value
+CHILD_CPD = Child.CONTENT_PROTECTION_DATA.value
+CHILD_HLS_MEDIA = Child.HLS_MEDIA.value
+CHILD_HLS_MASTER = Child.HLS_MASTER.value
+CHILD_SMOOTH = Child.SMOOTH_STREAMING.value
+HLS_SIGNALING_DATA = Child.HLS_MEDIA.local_name  # the element of both HLS children (told apart by @playlist)
+CHILD_URI_EXT_X_KEY = SpekeV1Child.URI_EXT_X_KEY.value  # SPEKE v1 (cpix namespace)
+CHILD_KEY_FORMAT = SpekeV1Child.KEY_FORMAT.value  # SPEKE v1 (speke namespace)
+CHILD_KEY_FORMAT_VERSIONS = SpekeV1Child.KEY_FORMAT_VERSIONS.value  # SPEKE v1 (speke namespace)
+CHILD_PROTECTION_HEADER = SpekeV1Child.PROTECTION_HEADER.value  # SPEKE v1 (speke namespace)
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ ALG_AES256_CBC = "http://www.w3.org/2001/04/xmlenc#aes256-cbc"
 ALG_RSA_OAEP_MGF1P = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"
 ALG_HMAC_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha512"
 
-PREFIXES = {"cpix": CPIX, "pskc": PSKC, "ds": DS, "enc": ENC}
+PREFIXES = {"cpix": CPIX, "pskc": PSKC, "ds": DS, "enc": ENC, "speke": SPEKE_V1}
 
 
 def cpix(local: str) -> str:
@@ -31,6 +31,10 @@ def ds(local: str) -> str:
 
 def enc(local: str) -> str:
     return f"{{{ENC}}}{local}"
+
+
+def speke(local: str) -> str:
+    return f"{{{SPEKE_V1}}}{local}"
 
 
 def local_name(tag: str) -> str:

@@ -2,7 +2,7 @@
 
 The body is read once with defusedxml (``xml_reader``; the caller caps the size first), the root is checked,
 the dialect is decided once (``dialect.detect``, from the X-Speke-Version header and CPIX@version), and that
-dialect's document rules build the ``CpixRequest`` (``v2``, ``v2_1``; shared element rules in ``elements``).
+dialect's document rules build the ``CpixRequest`` (``v1``, ``v2``, ``v2_1``; shared element rules in ``elements``).
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from collections.abc import Callable
 from xml.etree.ElementTree import Element
 
 from ..errors import CpixError, Reason
-from . import v2, v2_1
-from .dialect import V2_0, V2_1, Dialect, detect
+from . import v1, v2, v2_1
+from .dialect import V1, V2_0, V2_1, Dialect, detect
 from .elements import MAX_CONTENT_KEYS, parse_uuid
 from .model import CpixRequest
 from .namespaces import CPIX, cpix, local_name
 from .xml_reader import MAX_XML_DEPTH, parse_xml
 
 DocumentRules = Callable[[Element, Dialect], CpixRequest]
-_RULES: dict[Dialect, DocumentRules] = {V2_0: v2.parse, V2_1: v2_1.parse}
+_RULES: dict[Dialect, DocumentRules] = {V1: v1.parse, V2_0: v2.parse, V2_1: v2_1.parse}
 # Checks a dialect runs on the raw body once its model is built (v2.1: period attributes echoable byte for byte).
 _RAW_CHECKS: dict[Dialect, Callable[[bytes, CpixRequest], None]] = {V2_1: v2_1.check_echoable}
 

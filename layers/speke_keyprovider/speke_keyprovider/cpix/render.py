@@ -1,23 +1,25 @@
-"""Render the SPEKE v2 response in place on the request tree (contract section 3).
+"""Render the SPEKE response in place on the request tree (contract section 3, speke-v1.md section 5).
 
-Everything the request carried stays as it was (contentId, version, kids, schemes, periods, the
-encryption contract, DRMSystem attributes, foreign extensions); the legacy root ``id`` is dropped.
-The renderer adds key data to each ContentKey, fills each requested signalling child, and, for
-encrypted delivery, a DocumentKey and MACMethod to each DeliveryData.
+Everything the request carried stays as it was (contentId or id, version, kids, schemes, periods, the
+encryption contract, DRMSystem attributes, foreign extensions); what differs per dialect (a v2 answer drops
+a legacy root ``id``; the DRM registry) comes from ``answer_rules``.
+The renderer adds key data to each ContentKey, an ``explicitIV`` where the deployment supplies one and the
+request has none, fills each requested signalling child, and, for encrypted delivery, a DocumentKey and
+MACMethod to each DeliveryData.
 """
 
 from __future__ import annotations
 
 import base64
-import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from xml.etree.ElementTree import Element, SubElement
 
 from .. import drm
 from ..key_wrapping import DeliveryKeys, rsa_oaep_wrap, seal_content_key
 from ..settings import SignallingSettings
 from ..trust import DeliveryCertificate
+from .answer_rules import answer_rules
 from .model import CpixRequest
 from .namespaces import ALG_AES256_CBC, ALG_HMAC_SHA512, ALG_RSA_OAEP_MGF1P, cpix, enc, pskc
 from .serialize import to_bytes
@@ -26,7 +28,6 @@ from .serialize import to_bytes
 _BEFORE_DATA = {
     cpix(n) for n in ("Issuer", "AlgorithmParameters", "KeyProfileId", "KeyReference", "FriendlyName", "HDCPData")
 }
-_CHILDREN = {child.value: child for child in drm.Child}  # == drm.Child(name), without Enum's lookup machinery
 
 
 def _b64(data: bytes) -> str:
@@ -40,16 +41,20 @@ def render_response(
     signalling: SignallingSettings,
     delivery: DeliveryKeys | None = None,
     certificates: Sequence[DeliveryCertificate] = (),
+    explicit_ivs: Mapping[uuid.UUID, bytes] | None = None,
 ) -> bytes:
+    """``explicit_ivs``: the deployment's IV for keys the request sent without one (never random, never
+    from a key: ``KeySource.explicit_ivs``); a request's own explicitIV is always echoed as sent."""
     root = request.root
-    if not request.dialect.is_v1:
+    rules = answer_rules(request.dialect)
+    if not rules.keeps_root_id:
         root.attrib.pop("id", None)  # v2: a legacy id is ignored and not returned
     if delivery is not None:
         for recipient, certificate in zip(request.recipients, certificates, strict=True):
             _add_document_key(recipient.element, certificate, delivery)
     for key in request.content_keys:
-        if key.explicit_iv is None and signalling.random_explicit_iv:
-            key.element.set("explicitIV", _b64(os.urandom(16)))
+        if key.explicit_iv is None and explicit_ivs and key.kid in explicit_ivs:
+            key.element.set("explicitIV", _b64(explicit_ivs[key.kid]))
         data = Element(cpix("Data"))
         secret = SubElement(data, pskc("Secret"))
         cek = keys[key.kid]
@@ -73,8 +78,8 @@ def render_response(
             scheme=scheme,
             settings=signalling,
         )
-        wanted = [_CHILDREN[name] for name, _ in system.children]
-        values = drm.signal(context, wanted)
+        wanted = [drm.child_named(name) for name, _ in system.children]
+        values = drm.signal(context, wanted, rules.drm_systems)
         for child, (_, element) in zip(wanted, system.children, strict=True):
             element.text = values[child]
     return to_bytes(root)  # == ET.tostring(root, encoding="utf-8", xml_declaration=True), ~4x faster

@@ -7,7 +7,7 @@ does both in one recursive pass into a list and encodes once. Its output is byte
 so everything ``tostring`` guaranteed still holds:
 
 - prefixes: a namespace URI gets its prefix from ElementTree's registry (``cpix``, ``pskc``, ``ds``,
-  ``enc`` are registered by ``namespaces``; ``xml`` is never declared), any other URI ``ns<N>`` with N
+  ``enc``, ``speke`` are registered by ``namespaces``; ``xml`` is never declared), any other URI ``ns<N>`` with N
   the number of URIs met before it in document order; every declaration goes on the root, sorted by prefix;
 - every element, attribute (in document order), text and tail of the request is echoed, foreign
   namespaces included; the legacy root ``id`` is dropped by the renderer, not here;

@@ -10,14 +10,14 @@ SmoothStreamingProtectionHeaderData), each empty in a request. The encryption co
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from xml.etree.ElementTree import Element
 
-from ..errors import ContractError, CpixError, Reason, UnsupportedDrmSystem
+from ..drm.base import CENC_SCHEMES
+from ..errors import ContractError, CpixError, Reason, UnsupportedDrmSystem, UnsupportedVersion
 from . import elements
 from .dialect import Dialect
 from .model import (
@@ -26,22 +26,19 @@ from .model import (
     CHILD_HLS_MEDIA,
     CHILD_PSSH,
     CHILD_SMOOTH,
+    HLS_SIGNALING_DATA,
     ContentKeyRequest,
     CpixRequest,
     KeyPeriod,
 )
-from .namespaces import cpix, local_name
+from .namespaces import SPEKE_V1, cpix, local_name
 
-SCHEMES = frozenset({"cenc", "cbcs", "cbc1", "cens"})
+SCHEMES = CENC_SCHEMES
 
-_CONTENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,256}$")
-_SIMPLE_CHILDREN = {
-    "PSSH": CHILD_PSSH,
-    "ContentProtectionData": CHILD_CPD,
-    "SmoothStreamingProtectionHeaderData": CHILD_SMOOTH,
-}
-_HLS_CHILDREN = {"media": CHILD_HLS_MEDIA, "master": CHILD_HLS_MASTER}
-_SIGNAL_TAGS = {cpix(name): name for name in ("HLSSignalingData", *_SIMPLE_CHILDREN)}
+_SIMPLE_CHILDREN = {name: name for name in (CHILD_PSSH, CHILD_CPD, CHILD_SMOOTH)}  # local name == Child value
+_HLS_CHILDREN = {child.partition("/")[2]: child for child in (CHILD_HLS_MEDIA, CHILD_HLS_MASTER)}
+_SIGNAL_TAGS = {cpix(name): name for name in (HLS_SIGNALING_DATA, *_SIMPLE_CHILDREN)}
+_SPEKE_V1_PREFIX = f"{{{SPEKE_V1}}}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +66,7 @@ def parse(root: Element, dialect: Dialect) -> CpixRequest:
 
 def parse_with(root: Element, dialect: Dialect, rules: DocumentRules) -> CpixRequest:
     """A v2 request read with one minor version's ``rules``."""
-    content_id = root.get("contentId")
-    if content_id is None or not content_id.strip():
-        raise CpixError("Missing CPIX@contentId")
-    if not _CONTENT_ID.match(content_id):
-        raise CpixError("Invalid CPIX@contentId: 1 to 256 characters of [0-9a-zA-Z_-] expected")
+    content_id = elements.content_id(root, "contentId")
 
     lists = elements.top_level_lists(root)
     content_keys = _content_keys(elements.required_list(lists, "ContentKeyList", "ContentKey"), rules.schemes)
@@ -130,10 +123,15 @@ def _signalling_children(
         tag = child.tag
         name = _SIGNAL_TAGS.get(tag)  # the local name of a known cpix child, in one lookup
         if name is None:
+            if tag.startswith(_SPEKE_V1_PREFIX):
+                raise UnsupportedVersion(
+                    f"speke:{local_name(tag)} in DRMSystem {system_id} for KID {kid} is SPEKE v1 "
+                    f"({SPEKE_V1}): a SPEKE v2 document must not carry it"
+                )
             if not tag.startswith(elements.CPIX_PREFIX):
                 continue  # foreign extensions (xs:any ##other) are echoed untouched
             name = local_name(tag)
-        if name == "HLSSignalingData":
+        if name == HLS_SIGNALING_DATA:
             playlist = child.get("playlist")
             if playlist is None:
                 raise CpixError(f"Missing HLSSignalingData@playlist in DRMSystem {system_id} for KID {kid}")

@@ -33,6 +33,35 @@ class Child(enum.Enum):
         return self.value.partition("/")[0]
 
 
+class SpekeV1Child(enum.Enum):
+    """The signalling children only SPEKE v1 has (speke-v1.md section 5): ``cpix:URIExtXKey`` and the
+    ``speke:`` namespace elements. A v1 DRMSystem's ``cpix:PSSH`` and ``cpix:ContentProtectionData`` are the
+    ``Child`` members of the same name: the same values as in v2."""
+
+    URI_EXT_X_KEY = "URIExtXKey"
+    KEY_FORMAT = "KeyFormat"
+    KEY_FORMAT_VERSIONS = "KeyFormatVersions"
+    PROTECTION_HEADER = "ProtectionHeader"
+
+    __hash__ = object.__hash__
+
+    @property
+    def local_name(self) -> str:
+        return self.value
+
+
+AnyChild = Child | SpekeV1Child
+"""A signalling child of either dialect."""
+
+
+def child_named(name: str) -> AnyChild:
+    """The child whose value is ``name`` (a ``Child`` or a ``SpekeV1Child``)."""
+    return _BY_VALUE[name]
+
+
+_BY_VALUE: dict[str, AnyChild] = {child.value: child for child in (*Child, *SpekeV1Child)}
+
+
 @dataclass(frozen=True)
 class KeySignalContext:
     """Everything a DRM system needs to signal one key. No key material: signalling never needs the CEK."""
@@ -54,10 +83,28 @@ def b64_text(text: str) -> str:
     return b64(text.encode("utf-8"))
 
 
+SPEKE_V1_HLS_CHILDREN: frozenset[AnyChild] = frozenset(
+    {SpekeV1Child.URI_EXT_X_KEY, SpekeV1Child.KEY_FORMAT, SpekeV1Child.KEY_FORMAT_VERSIONS}
+)
+"""The SPEKE v1 HLS key children: the key URI, KEYFORMAT and KEYFORMATVERSIONS as separate values."""
+
+KEY_FORMAT_VERSIONS = "1"
+
+
+def speke_v1_hls_values(uri: str, key_format: str, children: frozenset[AnyChild]) -> dict[AnyChild, str]:
+    """SPEKE v1 HLS children: base64 of the key URI, of the KEYFORMAT and of the KEYFORMATVERSIONS text."""
+    values: dict[AnyChild, str] = {
+        SpekeV1Child.URI_EXT_X_KEY: uri,
+        SpekeV1Child.KEY_FORMAT: key_format,
+        SpekeV1Child.KEY_FORMAT_VERSIONS: KEY_FORMAT_VERSIONS,
+    }
+    return {child: b64_text(values[child]) for child in SPEKE_V1_HLS_CHILDREN & children}
+
+
 def scheme_incompatible(system_id: str) -> CpixError:
     """The spec's verbatim error for a scheme the DRM system cannot carry."""
     return UnsupportedDrmSystem(f"ContentKey@commonEncryptionScheme non compatible with DRMSystem {system_id}")
 
 
-def child_unsupported(system_id: str, child: Child) -> UnsupportedDrmSystem:
+def child_unsupported(system_id: str, child: AnyChild) -> UnsupportedDrmSystem:
     return UnsupportedDrmSystem(f"DRMSystem {system_id} does not support {child.local_name}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..errors import ConfigurationError
-from .base import Child, b64_text, scheme_incompatible
+from .base import AnyChild, Child, b64_text, scheme_incompatible
 
 _TAGS = {Child.HLS_MEDIA: "#EXT-X-KEY:", Child.HLS_MASTER: "#EXT-X-SESSION-KEY:"}
 _SAMPLE_AES_METHODS = {"cbcs": "SAMPLE-AES", "cenc": "SAMPLE-AES-CTR"}
@@ -68,6 +68,6 @@ def attributes_around(attributes: Iterable[tuple[str, str]]) -> tuple[str, str]:
 VALUE = "\x00"  # placeholder for ``attributes_around``: never part of a real attribute list
 
 
-def hls_elements(attributes: str, children: Iterable[Child]) -> dict[Child, str]:
+def hls_elements(attributes: str, children: Iterable[AnyChild]) -> dict[AnyChild, str]:
     """The base64 element text for each HLS child in ``children`` (others are ignored)."""
     return {child: b64_text(_TAGS[child] + attributes) for child in children if child in _TAGS}

@@ -22,7 +22,7 @@ import uuid
 from functools import lru_cache
 
 from ..errors import ConfigurationError
-from .base import Child, KeySignalContext, b64, b64_text
+from .base import AnyChild, Child, KeySignalContext, SpekeV1Child, b64, b64_text
 from .hls import HLS_CHILDREN, VALUE, attributes_around, hls_elements, quoted, sample_aes_method
 from .pssh_box import cenc_pssh_element, pssh_v0
 
@@ -30,6 +30,8 @@ SYSTEM_ID = "9a04f079-9840-4286-ab92-e65be0885f95"
 NAME = "PlayReady"
 SCHEMES = frozenset({"cenc", "cbcs"})
 CHILDREN = frozenset({Child.PSSH, Child.CONTENT_PROTECTION_DATA, Child.SMOOTH_STREAMING}) | HLS_CHILDREN
+# SPEKE v1: speke:ProtectionHeader is the MSS manifest's ProtectionHeader, the same PRO as v2's Smooth child.
+SPEKE_V1_CHILDREN = frozenset({Child.PSSH, Child.CONTENT_PROTECTION_DATA, SpekeV1Child.PROTECTION_HEADER})
 KEYFORMAT = "com.microsoft.playready"
 HEADER_NS = "http://schemas.microsoft.com/DRM/2007/03/PlayReadyHeader"
 ALGIDS = {"cenc": "AESCTR", "cbcs": "AESCBC"}
@@ -79,10 +81,10 @@ def playready_object(header: str) -> bytes:
     return struct.pack("<IHHH", total, 1, _RECORD_PLAYREADY_HEADER, len(value)) + value
 
 
-def render(ctx: KeySignalContext, children: frozenset[Child]) -> dict[Child, str]:
+def render(ctx: KeySignalContext, children: frozenset[AnyChild]) -> dict[AnyChild, str]:
     pro = playready_object(wrm_header(ctx))
     pro_b64 = b64(pro)
-    out: dict[Child, str] = {}
+    out: dict[AnyChild, str] = {}
     if children & {Child.PSSH, Child.CONTENT_PROTECTION_DATA}:
         pssh_b64 = b64(pssh_v0(SYSTEM_ID, pro))
         if Child.PSSH in children:
@@ -94,6 +96,8 @@ def render(ctx: KeySignalContext, children: frozenset[Child]) -> dict[Child, str
     if Child.SMOOTH_STREAMING in children:
         # The Smooth Streaming manifest's ProtectionHeader text is the base64 PlayReady Object.
         out[Child.SMOOTH_STREAMING] = pro_b64
+    if SpekeV1Child.PROTECTION_HEADER in children:
+        out[SpekeV1Child.PROTECTION_HEADER] = pro_b64
     if children & HLS_CHILDREN:
         before, after = _hls_attributes(ctx.scheme)
         out.update(hls_elements(before + pro_b64 + after, children))

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 from functools import lru_cache
 
-from .base import CENC_SCHEMES, Child, KeySignalContext, b64, b64_text
+from .base import CENC_SCHEMES, AnyChild, Child, KeySignalContext, b64, b64_text
 from .hls import (
     HLS_CHILDREN,
     VALUE,
@@ -32,6 +32,7 @@ SYSTEM_ID = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"
 NAME = "Widevine"
 SCHEMES = CENC_SCHEMES
 CHILDREN = frozenset({Child.PSSH, Child.CONTENT_PROTECTION_DATA}) | HLS_CHILDREN
+SPEKE_V1_CHILDREN = frozenset({Child.PSSH, Child.CONTENT_PROTECTION_DATA})
 KEYFORMAT = f"urn:uuid:{SYSTEM_ID}"
 
 _WIRE_VARINT = 0
@@ -82,9 +83,9 @@ def _hls_attributes(scheme: str) -> tuple[str, str]:
     )
 
 
-def render(ctx: KeySignalContext, children: frozenset[Child]) -> dict[Child, str]:
+def render(ctx: KeySignalContext, children: frozenset[AnyChild]) -> dict[AnyChild, str]:
     pssh_b64 = b64(pssh(ctx))
-    out: dict[Child, str] = {}
+    out: dict[AnyChild, str] = {}
     if Child.PSSH in children:
         out[Child.PSSH] = pssh_b64
     if Child.CONTENT_PROTECTION_DATA in children:

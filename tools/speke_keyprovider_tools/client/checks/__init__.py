@@ -19,11 +19,16 @@ from .fairplay import FairPlayCheck
 from .playready import PlayReadyCheck
 from .widevine import WidevineCheck
 
+AES128_V1 = "81376844-f976-481e-a84e-cc25d39b0b33"
+
 SYSTEM_CHECKS: dict[str, type[SystemCheck]] = {
     check.system_id: check
     for check in (WidevineCheck, PlayReadyCheck, FairPlayCheck, ClearKeyCheck, Aes128Check)
     if check.system_id is not None
 }
+
+
+SYSTEM_CHECKS[AES128_V1] = Aes128Check  # the SPEKE v1 documents' id for HLS AES-128
 
 
 def check_for(system_id: str) -> type[SystemCheck]:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from ..request_builder import CHILD_CPD, CHILD_HLS_MASTER, CHILD_HLS_MEDIA, CHILD_MSS, CHILD_PSSH
 from ..signalling import (
     CENC_NS,
     HlsKeyTag,
@@ -20,8 +21,6 @@ from ..signalling import (
     parse_pssh,
 )
 
-HLS_MEDIA = "HLSSignalingData:media"
-HLS_MASTER = "HLSSignalingData:master"
 FOURCC = {"cbcs": int.from_bytes(b"cbcs", "big"), "cenc": int.from_bytes(b"cenc", "big")}
 
 
@@ -72,11 +71,16 @@ class SystemCheck:
 
     def check(self, values: Mapping[str, str]) -> None:
         handlers = [
-            ("PSSH", self.pssh_child),
-            ("ContentProtectionData", self.cpd_child),
-            (HLS_MEDIA, self.hls_child),
-            (HLS_MASTER, self.hls_child),
-            ("SmoothStreamingProtectionHeaderData", self.mss_child),
+            (CHILD_PSSH, self.pssh_child),
+            (CHILD_CPD, self.cpd_child),
+            (CHILD_HLS_MEDIA, self.hls_child),
+            (CHILD_HLS_MASTER, self.hls_child),
+            (CHILD_MSS, self.mss_child),
+            # SPEKE v1: the key URI, KEYFORMAT and KEYFORMATVERSIONS as separate values, and the MSS header
+            ("URIExtXKey", self.uri_ext_x_key_child),
+            ("KeyFormat", self.key_format_child),
+            ("KeyFormatVersions", self.key_format_versions_child),
+            ("ProtectionHeader", self.mss_child),
         ]
         for name, handler in handlers:
             if name in values:
@@ -84,7 +88,7 @@ class SystemCheck:
                     handler(name, values[name])
                 except SignallingError as exc:
                     self.fail(f"{name}: {exc}")
-        media, master = values.get(HLS_MEDIA), values.get(HLS_MASTER)
+        media, master = values.get(CHILD_HLS_MEDIA), values.get(CHILD_HLS_MASTER)
         if media and master:
             try:
                 media_text = b64decode(media, "media").decode("utf-8").strip()
@@ -97,7 +101,7 @@ class SystemCheck:
     # PSSH --------------------------------------------------------------------------------------------
 
     def pssh_child(self, name: str, value: str) -> None:
-        self.pssh_bytes = b64decode(value, "PSSH")
+        self.pssh_bytes = b64decode(value, CHILD_PSSH)
         self.record(name, **self.pssh_checks(self.pssh_bytes, name))
 
     def pssh_checks(self, raw: bytes, where: str) -> dict[str, Any]:
@@ -182,6 +186,35 @@ class SystemCheck:
     def hls_uri_checks(self, name: str, uri: str) -> dict[str, Any]:
         """The system's rules for the key line's URI; returns what it decoded."""
         return {}
+
+    # SPEKE v1 HLS children ----------------------------------------------------------------------------
+
+    def _utf8(self, name: str, value: str) -> str:
+        try:
+            return b64decode(value, name).decode("utf-8")
+        except UnicodeDecodeError:
+            raise SignallingError("not UTF-8 text") from None
+
+    def uri_ext_x_key_child(self, name: str, value: str) -> None:
+        uri = self._utf8(name, value)
+        if not uri or any(c in uri for c in '"\r\n'):
+            self.fail(f"{name} {uri[:80]!r} cannot be an EXT-X-KEY URI (empty, or a quote or line break)")
+            return
+        if str(self.kid) not in uri.lower():
+            self.warn(f"{name} does not name the kid")
+        self.record(name, uri=uri, **self.hls_uri_checks(name, uri))
+
+    def key_format_child(self, name: str, value: str) -> None:
+        key_format = self._utf8(name, value)
+        if self.keyformat is not None and key_format != self.keyformat:
+            self.fail(f"{name} is {key_format!r}, expected {self.keyformat!r}")
+        self.record(name, text=key_format)
+
+    def key_format_versions_child(self, name: str, value: str) -> None:
+        versions = self._utf8(name, value)
+        if versions != "1":
+            self.fail(f"{name} is {versions!r}, expected '1'")
+        self.record(name, text=versions)
 
     # Smooth Streaming --------------------------------------------------------------------------------
 
