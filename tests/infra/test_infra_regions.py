@@ -115,15 +115,15 @@ class Mode:
         return True
 
 
-def function_grants(resources: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every statement granted to the function's role: inline policies and RolePolicy resources."""
+def function_grants(resources: dict[str, Any], role: str = "KeyProviderFunctionRole") -> list[dict[str, Any]]:
+    """Every statement granted to a function's role: inline policies and RolePolicy resources."""
     statements = []
-    for policy in resources["KeyProviderFunctionRole"]["Properties"]["Policies"]:
+    for policy in resources[role]["Properties"]["Policies"]:
         for branch in unwrap_if(policy):
             statements += list(walk_statements(branch["PolicyDocument"]))
     for resource in resources.values():
         props = resource.get("Properties", {})
-        if resource["Type"] == "AWS::IAM::RolePolicy" and props["RoleName"] == {"Ref": "KeyProviderFunctionRole"}:
+        if resource["Type"] == "AWS::IAM::RolePolicy" and props["RoleName"] == {"Ref": role}:
             statements += list(walk_statements(props["PolicyDocument"]))
     return statements
 
@@ -154,6 +154,34 @@ def test_each_mode_deploys_one_master_home_and_grants_only_it(template, mode):
         assert grants == {"secretsmanager:GetSecretValue": [secret], "kms:Decrypt": [{"Fn::GetAtt": [key, "Arn"]}]}
         (decrypt,) = [s for s in function_grants(resources) if s["Action"] == "kms:Decrypt"]
         assert decrypt["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"] == secret
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_key_delivery_reads_the_same_master_as_the_key_provider_in_each_mode(template, mode):
+    """Key delivery on: its function is pointed at, and granted, exactly the master home the SPEKE function uses
+    (a replica stack's players get the replica's keys, the same as the primary's)."""
+    parameters, _ = MODES[mode]
+    resources = Mode(
+        template, parameters | {"KeyDelivery": "aes128", "KeyDeliveryGenerateTokenSecret": "true"}
+    ).resources
+    speke_env = resources["KeyProviderFunction"]["Properties"]["Environment"]["Variables"]
+    delivery_env = resources["KeyDeliveryFunction"]["Properties"]["Environment"]["Variables"]
+    for name in ("MASTER_KEY_SECRET_ID", "KMS_HMAC_KEY_ID"):
+        assert delivery_env.get(name) == speke_env.get(name), name
+
+    def master_grants(role: str) -> dict[str, Any]:
+        return {
+            action: as_list(s["Resource"])
+            for s in function_grants(resources, role)
+            for action in as_list(s["Action"])
+            if action in ("kms:GenerateMac", "kms:Decrypt")
+            or (
+                action == "secretsmanager:GetSecretValue"
+                and as_list(s["Resource"]) != [{"Ref": "KeyDeliveryTokenSecret"}]
+            )
+        }
+
+    assert master_grants("KeyDeliveryFunctionRole") == master_grants("KeyProviderFunctionRole")
 
 
 def test_secret_replicas_each_with_their_own_key(template):
