@@ -15,7 +15,7 @@ import uuid
 from xml.etree.ElementTree import Element
 
 from ..errors import CpixError
-from . import elements
+from . import elements, values
 from .dialect import Dialect
 from .model import (
     CHILD_CPD,
@@ -30,7 +30,7 @@ from .namespaces import cpix, local_name
 
 SCHEMES = frozenset({"cenc", "cbcs", "cbc1", "cens"})
 
-_CONTENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,256}$")
+_CONTENT_ID = re.compile(r"[0-9A-Za-z_-]{1,256}")  # matched whole (values.matches)
 _SIMPLE_CHILDREN = {
     "PSSH": CHILD_PSSH,
     "ContentProtectionData": CHILD_CPD,
@@ -45,7 +45,7 @@ def parse(root: Element, dialect: Dialect) -> CpixRequest:
     content_id = root.get("contentId")
     if content_id is None or not content_id.strip():
         raise CpixError("Missing CPIX@contentId")
-    if not _CONTENT_ID.match(content_id):
+    if not values.matches(_CONTENT_ID, content_id):
         raise CpixError("Invalid CPIX@contentId: 1 to 256 characters of [0-9a-zA-Z_-] expected")
 
     lists = elements.top_level_lists(root)
