@@ -1,7 +1,8 @@
 """The key exchange, start to end, without HTTP or AWS: CPIX bytes in, CPIX bytes out.
 
-parse -> encryption contract -> DRM systems -> trust (certificates) -> keys -> wrap -> signal -> render.
-Every check that can refuse a request runs before a single key is derived.
+parse -> encryption contract -> DRM systems -> trust (certificates) -> signalling -> answer size -> keys -> wrap
+-> render. Every check that can refuse a request runs before a single key is derived (the answer's size is
+predicted from the request; the rendered size is checked again before returning).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import drm
+from . import answer_size, drm
 from .contract import validate_contract
 from .cpix.dialect import V2_0, Dialect
 from .cpix.parse import parse_request
-from .cpix.render import render_response
+from .cpix.render import render_response, signal_values
 from .errors import EncryptionRequired
 from .key_sources import KeySource
 from .key_wrapping import DeliveryKeys
@@ -66,11 +67,17 @@ class KeyExchange:
             check_certificate(recipient.certificate_der, now=now, allowlist=self._settings.trusted_cert_sha256)
             for recipient in request.recipients
         ]
+        signalling = self._settings.signalling
+        signals = signal_values(request, signalling)
+        answer_size.check_predicted(
+            request, len(cpix_body), signals, certificates, random_explicit_iv=signalling.random_explicit_iv
+        )
         keys = self._key_source.content_keys(request.content_id, request.kids)
         delivery = DeliveryKeys.generate() if request.encrypted else None
         body = render_response(
-            request, keys, signalling=self._settings.signalling, delivery=delivery, certificates=certificates
+            request, keys, signalling=signalling, delivery=delivery, certificates=certificates, signals=signals
         )
+        answer_size.check_rendered(body)
         return KeyExchangeResult(
             body=body,
             dialect=request.dialect,
