@@ -16,7 +16,7 @@ from .errors import ConfigurationError
 KEY_SOURCES = ("secretsmanager", "kms", "file")
 MAX_REQUEST_BYTES = 1024 * 1024
 
-_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")  # matched whole (fullmatch)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -121,7 +121,7 @@ def _fingerprints(env: Mapping[str, str]) -> frozenset[str]:
     values = set()
     for item in _csv(env, "TRUSTED_CERT_SHA256"):
         value = item.replace(":", "").lower()
-        if not _SHA256_HEX.match(value):
+        if not _SHA256_HEX.fullmatch(value):
             raise ConfigurationError("TRUSTED_CERT_SHA256 must list SHA-256 fingerprints in hex")
         values.add(value)
     return frozenset(values)

@@ -123,18 +123,26 @@ def content_key_basics(element: Element, seen: set[uuid.UUID]) -> tuple[uuid.UUI
     return kid, _explicit_iv(element, kid)
 
 
-# What a ContentKey may hold in a request (cpix:KeyType's string elements); ``Data`` is what the answer adds.
-_CONTENT_KEY_CHILDREN = frozenset(cpix(n) for n in ("Issuer", "KeyProfileId", "KeyReference", "FriendlyName", "UserId"))
+# What a ContentKey may hold in a request (cpix:KeyType's string elements, in schema order, each at most
+# once); ``Data`` is what the answer adds, between FriendlyName and UserId.
+_CONTENT_KEY_CHILDREN = {
+    cpix(n): position for position, n in enumerate(("Issuer", "KeyProfileId", "KeyReference", "FriendlyName", "UserId"))
+}
 
 
 def _check_content_key_children(element: Element, kid: uuid.UUID) -> None:
     if element.text and element.text.strip():
         raise CpixError(f"ContentKey {kid} holds text: a SPEKE request's ContentKey is empty")
+    last = -1
     for child in element:
         if child.tag in _KEY_DATA_TAGS or child.tag in _RESPONSE_ONLY or child.tag.startswith(_KEY_NAMESPACES):
             raise CpixError(f"ContentKey {kid} carries key data: a SPEKE request must not")
-        if child.tag not in _CONTENT_KEY_CHILDREN:
+        position = _CONTENT_KEY_CHILDREN.get(child.tag)
+        if position is None:
             raise CpixError(f"Unsupported element {_describe(child.tag)} in ContentKey {kid} of a request")
+        if position <= last:
+            raise CpixError(f"ContentKey {kid} {local_name(child.tag)} is repeated or out of schema order")
+        last = position
         if len(child):
             raise CpixError(f"ContentKey {kid} {local_name(child.tag)} must hold text only")
 
@@ -313,9 +321,18 @@ _DELIVERY_DATA: _Shape = {
 }
 
 
+_DELIVERY_DATA_ORDER = {tag: position for position, tag in enumerate(_DELIVERY_DATA)}
+
+
 def _check_delivery_data(element: Element) -> None:
     certificates = 0
+    last = -1
     for child in element:  # iterative walk over (element, allowed children) pairs
+        position = _DELIVERY_DATA_ORDER.get(child.tag)
+        if position is not None:
+            if position <= last:
+                raise CpixError(f"DeliveryData {local_name(child.tag)} is repeated or out of schema order")
+            last = position
         stack: list[tuple[Element, _Shape | None]] = [(child, _DELIVERY_DATA)]
         while stack:
             node, allowed = stack.pop()
