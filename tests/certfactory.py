@@ -87,7 +87,9 @@ def cert_with_rsa_numbers(n: int, e: int) -> bytes:
     """A self-signed certificate whose RSA public key is (n, e), whatever those are (even, huge, odd
     exponents...). The signature no longer matches; the provider does not check it (self-signed)."""
     der, private = make_cert()
-    spki = private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     rsa_key = _der(0x30, _der_int(n) + _der_int(e))
     algorithm = bytes.fromhex("300d06092a864886f70d0101010500")  # rsaEncryption, NULL parameters
     new_spki = _der(0x30, algorithm + _der(0x03, b"\x00" + rsa_key))

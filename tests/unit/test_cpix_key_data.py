@@ -64,9 +64,7 @@ REFUSED = {
     "foreign Data with foreign PlainValue": with_content_key_child(
         f"<x:Data {X}><x:PlainValue>QUFBQUFBQUFBQUFBQUFBQQ==</x:PlainValue></x:Data>"
     ),
-    "unnamespaced Data in ContentKey": with_content_key_child(
-        '<Data xmlns="">QUFBQUFBQUFBQUFBQUFBQQ==</Data>'
-    ),
+    "unnamespaced Data in ContentKey": with_content_key_child('<Data xmlns="">QUFBQUFBQUFBQUFBQUFBQQ==</Data>'),
     "cpix:Data in ContentKey": with_content_key_child(f"<cpix:Data>{SECRET}</cpix:Data>"),
     "Secret inside FriendlyName": with_content_key_child(f"<cpix:FriendlyName>{SECRET}</cpix:FriendlyName>"),
     "FriendlyName before KeyReference": with_content_key_child(

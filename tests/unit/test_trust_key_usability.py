@@ -16,7 +16,6 @@ from speke_keyprovider.trust import check_certificate
 from tests import cpixdocs as d
 from tests.certfactory import _rsa, cert_with_rsa_numbers, cert_with_version, make_cert
 
-
 MAX_RSA_BITS = 16384  # the documented bounds (SECURITY.md), written out so this file runs against any version
 RSA_PUBLIC_EXPONENT = 65537
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import argparse
 import base64
-import re
-import socket
 import importlib.util
 import json
 import os
+import re
 import secrets
 import signal
+import socket
 import sys
 import threading
 import time
@@ -171,16 +171,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def finish(self) -> None:
         self._deadline.cancel()
-        try:
+        with contextlib.suppress(OSError):  # the client went away or the deadline cut the connection
             super().finish()
-        except OSError:
-            pass  # the client went away or the deadline cut the connection
 
     def _expire(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def do_POST(self) -> None:
         self._handle("POST")
@@ -214,7 +210,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.server.log_line(f"{time.strftime('%H:%M:%S')} {method} {printable(path)} connection lost")
             return
-        except Exception as exc:  # noqa: BLE001 - this server answers every request, whatever failed
+        except Exception as exc:
             self.close_connection = True
             status, headers, body = 500, dict(_JSON), b'{"message":"Internal server error"}'
             self.server.log_line(f"local server failure: {type(exc).__name__}")

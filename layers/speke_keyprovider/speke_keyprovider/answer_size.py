@@ -82,10 +82,7 @@ def predicted(
 ) -> int:
     """An upper bound of the answer's wire size: from the body's length, or (``exact``) from the request
     tree serialised as it stands (before rendering)."""
-    if exact:
-        echo = wire_size(to_bytes(request.root).decode("utf-8"))
-    else:
-        echo = DECLARATION + ESCAPE_GROWTH * body_length
+    echo = wire_size(to_bytes(request.root).decode("utf-8")) if exact else DECLARATION + ESCAPE_GROWTH * body_length
     return echo + _additions(request, signals, certificates, random_explicit_iv)
 
 

@@ -74,7 +74,7 @@ def _load(der: bytes) -> DeliveryCertificate:
         public_key = cert.public_key()
         subject = cert.subject.rfc4514_string()[:200]
         not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
-    except Exception:  # noqa: BLE001 - see above
+    except Exception:
         raise CertificateRejected("DeliveryData certificate is not a valid X.509 DER certificate") from None
     if not isinstance(public_key, rsa.RSAPublicKey):
         kind = type(public_key).__name__.replace("_", "").replace("PublicKey", "") or "non-RSA"
@@ -123,7 +123,7 @@ def _check_rsa_key(public_key: rsa.RSAPublicKey) -> None:
     probe = bytes(range(1, 1 + max(DOCUMENT_KEY_LENGTH, MAC_KEY_LENGTH)))  # as long as the longest wrapped key
     try:
         wrapped = rsa_oaep_wrap(public_key, probe)
-    except Exception:  # noqa: BLE001 - any failure means the key cannot wrap our keys
+    except Exception:
         wrapped = b""
     if len(wrapped) != (bits + 7) // 8 or probe in wrapped:
         raise CertificateRejected("DeliveryData certificate RSA key cannot encrypt (trial RSA-OAEP wrap failed)")

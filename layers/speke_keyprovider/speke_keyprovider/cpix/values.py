@@ -22,7 +22,7 @@ XML_WHITESPACE = " \t\r\n"
 MAX_INT_DIGITS = 12
 
 UUID_PATTERN = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
-_ASCII_UINT = re.compile(r"[0-9]{1,%d}" % MAX_INT_DIGITS)
+_ASCII_UINT = re.compile(rf"[0-9]{{1,{MAX_INT_DIGITS}}}")
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 
