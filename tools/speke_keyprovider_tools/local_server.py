@@ -11,7 +11,8 @@ the same ``lambda_handler`` as the deployed function.
   forge a line); stops cleanly on Ctrl-C / SIGTERM.
 * Bounded: every socket operation times out after ``SOCKET_TIMEOUT`` s and a connection is cut after
   ``REQUEST_DEADLINE`` s whatever it sends; at most ``MAX_CONNECTIONS`` are served at once (the rest are
-  closed at once); the signature headers are checked before the body is read, and the body is read only up
+  closed at once); ``LOCAL_SERVER_SOCKET_TIMEOUT`` / ``LOCAL_SERVER_REQUEST_DEADLINE`` /
+  ``LOCAL_SERVER_MAX_CONNECTIONS`` override them; the signature headers are checked before the body is read, and the body is read only up
   to API Gateway's limit; a malformed ``Host`` is a 400; any failure of this server is a 500 answer, never a
   dropped connection.
 
@@ -139,7 +140,9 @@ class KeyProviderServer(ThreadingHTTPServer):
         self.creds = creds
         self.log_line = log
         self.invoke_lock = threading.Lock()  # one Lambda container handles one request at a time
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.slots = threading.BoundedSemaphore(int(os.environ.get("LOCAL_SERVER_MAX_CONNECTIONS", MAX_CONNECTIONS)))
+        self.socket_timeout = float(os.environ.get("LOCAL_SERVER_SOCKET_TIMEOUT", SOCKET_TIMEOUT))
+        self.request_deadline = float(os.environ.get("LOCAL_SERVER_REQUEST_DEADLINE", REQUEST_DEADLINE))
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self.slots.acquire(blocking=False):  # full: close at once rather than queue a thread
@@ -165,8 +168,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     timeout = SOCKET_TIMEOUT  # StreamRequestHandler: applied to the connection's socket
 
     def setup(self) -> None:
+        self.timeout = self.server.socket_timeout
         super().setup()
-        self._deadline = threading.Timer(REQUEST_DEADLINE, self._expire)
+        self._deadline = threading.Timer(self.server.request_deadline, self._expire)
         self._deadline.daemon = True
         self._deadline.start()
 
