@@ -12,9 +12,9 @@ the same ``lambda_handler`` as the deployed function.
 * Bounded: every socket operation times out after ``SOCKET_TIMEOUT`` s and a connection is cut after
   ``REQUEST_DEADLINE`` s whatever it sends; at most ``MAX_CONNECTIONS`` are served at once (the rest are
   closed at once); ``LOCAL_SERVER_SOCKET_TIMEOUT`` / ``LOCAL_SERVER_REQUEST_DEADLINE`` /
-  ``LOCAL_SERVER_MAX_CONNECTIONS`` override them; the signature headers are checked before the body is read, and the body is read only up
-  to API Gateway's limit; a malformed ``Host`` is a 400; any failure of this server is a 500 answer, never a
-  dropped connection.
+  ``LOCAL_SERVER_MAX_CONNECTIONS`` override them; the signature headers are checked before the body is
+  read, and the body is read only up to API Gateway's limit; a malformed ``Host`` is a 400; any failure of
+  this server is a 500 answer, never a dropped connection.
 
 Run: ``python -m speke_keyprovider_tools.local_server [--port 3000] [--handler functions/key_provider/app.py]``
 """
