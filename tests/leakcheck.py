@@ -90,7 +90,7 @@ class XRayDaemonStandIn:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind(("127.0.0.1", 0))
         self._socket.settimeout(0.2)
-        self.address = "127.0.0.1:%d" % self._socket.getsockname()[1]
+        self.address = f"127.0.0.1:{self._socket.getsockname()[1]}"
         self.datagrams: list[str] = []
         self._on_datagram = on_datagram
         self._lock = threading.Lock()
