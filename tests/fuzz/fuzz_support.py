@@ -95,6 +95,10 @@ def delivery_cert_der() -> bytes:
     return (CERTS / "delivery.cert.der").read_bytes()
 
 
+def b64_delivery_cert() -> bytes:
+    return base64.b64encode(delivery_cert_der())
+
+
 def delivery_private_key() -> Any:
     return load_pem_private_key((CERTS / "delivery.key.pem").read_bytes(), password=None)
 

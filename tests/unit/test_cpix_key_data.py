@@ -100,6 +100,30 @@ REFUSED = {
         systems=d.drm_systems().replace("<cpix:PSSH/>", f"<cpix:PSSH/><x:PlainValue {X}>QUFB</x:PlainValue>", 1)
     ),
     "cpix:Data under the root": d.document(keys=d.content_keys() + f"<cpix:Data>{SECRET}</cpix:Data>"),
+    # found by the coverage-guided fuzzer: a DeliveryDataList without its namespace, its cpix:DeliveryData echoed
+    "unnamespaced DeliveryDataList": d.document(
+        delivery=d.delivery_data(cert_b64())
+        .replace("<cpix:DeliveryDataList>", '<DeliveryDataList xmlns="">')
+        .replace("</cpix:DeliveryDataList>", "</DeliveryDataList>")
+    ),
+    "DeliveryData inside ContentKeyList": d.document(
+        keys=d.content_keys().replace(
+            "</cpix:ContentKeyList>",
+            d.delivery_data(cert_b64()).removeprefix("<cpix:DeliveryDataList>").removesuffix("</cpix:DeliveryDataList>")
+            + "</cpix:ContentKeyList>",
+        )
+    ),
+    "ContentKey inside DRMSystemList": d.document(
+        systems=d.drm_systems().replace(
+            "</cpix:DRMSystemList>", f'<cpix:ContentKey kid="{d.KID_AUDIO}"/></cpix:DRMSystemList>'
+        )
+    ),
+    "foreign-namespace ContentKey": d.document(
+        keys=d.content_keys().replace("</cpix:ContentKeyList>", f'<x:ContentKey {X} kid="{K1}"/></cpix:ContentKeyList>')
+    ),
+    "ContentKeyList inside ContentKeyList": d.document(
+        keys=d.content_keys().replace("</cpix:ContentKeyList>", d.content_keys() + "</cpix:ContentKeyList>")
+    ),
     "DocumentKey in ContentKeyPeriodList": d.document(
         period_list=d.periods().replace("</cpix:ContentKeyPeriodList>", DOCUMENT_KEY + "</cpix:ContentKeyPeriodList>")
     ),

@@ -8,7 +8,8 @@ Attribute values go through ``values`` (whole-value patterns, ASCII integers).
 What a request may carry is bounded (``MAX_*`` below) and, inside ContentKey and DeliveryData, listed:
 anything else there (unknown elements, foreign namespaces, response-only elements such as ``Data``,
 ``DocumentKey`` or ``MACMethod``, text) is refused, because those elements are echoed into the answer.
-``check_no_key_data`` refuses key-bearing elements anywhere else in the document.
+``check_document_content`` refuses key-bearing elements anywhere else in the document, and CPIX's structural
+elements out of place or out of their namespace.
 """
 
 from __future__ import annotations
@@ -356,18 +357,45 @@ def _check_delivery_data(element: Element) -> None:
         raise CpixError("DeliveryData must carry exactly one X509Certificate", reason="certificate_rejected")
 
 
-def check_no_key_data(root: Element) -> None:
-    """Refuse key-bearing elements anywhere in a request: the PSKC and XML Encryption namespaces, CPIX's
-    response-only elements, and foreign elements named like key containers. A request carries none, and
-    whatever it carries is echoed into the answer."""
-    for node in root.iter():
-        tag = node.tag
-        if type(tag) is not str:
-            continue
-        if tag.startswith(_KEY_NAMESPACES) or tag in _RESPONSE_ONLY:
-            raise CpixError(f"The request carries key data ({_describe(tag)}): a SPEKE request must not")
-        if not tag.startswith(CPIX_PREFIX) and local_name(tag) in _KEY_LOCAL_NAMES:
-            raise CpixError(f"The request carries key data ({_describe(tag)}, named like a key container)")
+# Where CPIX's structural elements belong: an element of these names anywhere else (or without its namespace)
+# would be echoed without the rules of its kind ever seeing it.
+_PLACES = {
+    cpix("ContentKey"): cpix("ContentKeyList"),
+    cpix("DeliveryData"): cpix("DeliveryDataList"),
+    cpix("DeliveryKey"): cpix("DeliveryData"),
+    cpix("DRMSystem"): cpix("DRMSystemList"),
+    cpix("ContentKeyPeriod"): cpix("ContentKeyPeriodList"),
+    cpix("ContentKeyUsageRule"): cpix("ContentKeyUsageRuleList"),
+    **{tag: cpix("CPIX") for tag in LIST_TAGS.values()},
+}
+_STRUCTURAL_NAMES = frozenset(local_name(tag) for tag in _PLACES) | {"CPIX"}
+
+
+def check_document_content(root: Element) -> None:
+    """One walk over the whole request, refusing
+
+    - key-bearing elements anywhere: the PSKC and XML Encryption namespaces, CPIX's response-only elements,
+      and foreign elements named like key containers (a request carries none, and whatever it carries is
+      echoed into the answer);
+    - CPIX's structural elements (lists, ContentKey, DeliveryData, DRMSystem, periods, rules) out of place,
+      or under their name in another namespace (or none): the dialect's rules would never see them."""
+    for parent in root.iter():
+        for node in parent:
+            tag = node.tag
+            if type(tag) is not str:
+                continue
+            if tag.startswith(_KEY_NAMESPACES) or tag in _RESPONSE_ONLY:
+                raise CpixError(f"The request carries key data ({_describe(tag)}): a SPEKE request must not")
+            place = _PLACES.get(tag)
+            if place is not None:
+                if parent.tag != place:
+                    raise CpixError(f"{_describe(tag)} out of place: it belongs in {_describe(place)}")
+            elif not tag.startswith(CPIX_PREFIX):
+                name = local_name(tag)
+                if name in _KEY_LOCAL_NAMES:
+                    raise CpixError(f"The request carries key data ({_describe(tag)}, named like a key container)")
+                if name in _STRUCTURAL_NAMES:
+                    raise CpixError(f"{_describe(tag)} is not in the CPIX namespace {CPIX}")
 
 
 def _describe(tag: str) -> str:

@@ -2,7 +2,7 @@
 
 The body is read once with defusedxml (``xml_reader``; the caller caps the size first), the root is checked,
 the dialect is decided once (``dialect.detect``, from the X-Speke-Version header and CPIX@version), key-bearing
-elements are refused wherever they are (``elements.check_no_key_data``), and that
+elements and misplaced CPIX elements are refused wherever they are (``elements.check_document_content``), and that
 dialect's document rules build the ``CpixRequest`` (``v2``; shared element rules in ``elements``).
 """
 
@@ -14,7 +14,7 @@ from xml.etree.ElementTree import Element
 from ..errors import CpixError
 from . import v2
 from .dialect import V2_0, Dialect, detect
-from .elements import MAX_CONTENT_KEYS, check_no_key_data, parse_uuid
+from .elements import MAX_CONTENT_KEYS, check_document_content, parse_uuid
 from .model import CpixRequest
 from .namespaces import CPIX, cpix, local_name
 from .xml_reader import MAX_XML_DEPTH, parse_xml
@@ -33,7 +33,7 @@ def parse_request(body: bytes, speke_version: str | None = V2_0.speke_version) -
             reason="xml_namespace",
         )
     dialect = detect(speke_version, root.get("version"))
-    check_no_key_data(root)  # every dialect: whatever a request carries is echoed into the answer
+    check_document_content(root)  # every dialect: whatever a request carries is echoed into the answer
     return _RULES[dialect](root, dialect)
 
 
