@@ -16,7 +16,8 @@ refuses first, with a 413 naming the limit:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .cpix.model import CpixRequest
 from .cpix.serialize import to_bytes
@@ -39,7 +40,7 @@ NAMESPACES = 256  # pskc / enc declarations the answer may add on the root
 
 def wire_size(text: str) -> int:
     """Bytes of ``text`` as a JSON string (ASCII escapes, as the Lambda runtime serialises it), no quotes."""
-    return len(json.encoder.encode_basestring_ascii(text)) - 2  # type: ignore[attr-defined]
+    return len(json.encoder.encode_basestring_ascii(text)) - 2
 
 
 def _too_large(size: int) -> RequestTooLarge:
@@ -56,7 +57,7 @@ def _b64(length: int) -> int:
 
 def _additions(
     request: CpixRequest,
-    signals: Sequence[dict[object, str]],
+    signals: Sequence[Mapping[Any, str]],
     certificates: Sequence[DeliveryCertificate],
     random_explicit_iv: bool,
 ) -> int:
@@ -74,7 +75,7 @@ def _additions(
 def predicted(
     request: CpixRequest,
     body_length: int,
-    signals: Sequence[dict[object, str]],
+    signals: Sequence[Mapping[Any, str]],
     certificates: Sequence[DeliveryCertificate] = (),
     *,
     random_explicit_iv: bool = False,
@@ -89,7 +90,7 @@ def predicted(
 def check_predicted(
     request: CpixRequest,
     body_length: int,
-    signals: Sequence[dict[object, str]],
+    signals: Sequence[Mapping[Any, str]],
     certificates: Sequence[DeliveryCertificate] = (),
     *,
     random_explicit_iv: bool = False,
