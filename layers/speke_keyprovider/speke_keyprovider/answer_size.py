@@ -46,8 +46,7 @@ def wire_size(text: str) -> int:
 def _too_large(size: int) -> RequestTooLarge:
     return RequestTooLarge(
         f"Answer too large: about {size:,} bytes, over the {MAX_ANSWER_BYTES:,}-byte limit of an answer "
-        "(Lambda's 6 MB response limit); ask for fewer keys or DRM systems, or send less echoed content",
-        reason="answer_too_large",
+        "(Lambda's 6 MB response limit); ask for fewer keys or DRM systems, or send less echoed content"
     )
 
 

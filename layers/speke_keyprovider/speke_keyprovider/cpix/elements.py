@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from ..errors import CpixError
+from ..errors import CertificateRejected, ContractError, CpixError
 from . import values
 from .model import AudioFilter, DrmSystemRequest, KeyPeriod, Recipient, UsageRule, VideoFilter
 from .namespaces import CPIX, DS, ENC, PSKC, cpix, ds, local_name
@@ -224,9 +224,8 @@ def usage_rules(element: Element) -> list[UsageRule]:
         if child.tag != rule_tag:
             continue
         if len(rules) == MAX_USAGE_RULES:
-            raise CpixError(
-                f"Malformed encryption contract: more than {MAX_USAGE_RULES} ContentKeyUsageRule elements",
-                reason="contract_invalid",
+            raise ContractError(
+                f"Malformed encryption contract: more than {MAX_USAGE_RULES} ContentKeyUsageRule elements"
             )
         kid = parse_uuid(child.get("kid"), "ContentKeyUsageRule@kid")
         track_type = child.get("intendedTrackType")
@@ -239,9 +238,8 @@ def usage_rules(element: Element) -> list[UsageRule]:
             )
         rule = UsageRule(kid=kid, track_type=track_type)
         if len(child) > MAX_RULE_FILTERS:
-            raise CpixError(
-                f"Malformed encryption contract: more than {MAX_RULE_FILTERS} filters in the rule for KID {kid}",
-                reason="contract_invalid",
+            raise ContractError(
+                f"Malformed encryption contract: more than {MAX_RULE_FILTERS} filters in the rule for KID {kid}"
             )
         for item in child:
             name = local_name(item.tag)
@@ -346,15 +344,13 @@ def _check_delivery_data(element: Element) -> None:
                 certificates += 1
             if shape is None:
                 if len(node):
-                    raise CpixError(
-                        f"DeliveryData {local_name(node.tag)} must hold text only", reason="certificate_rejected"
-                    )
+                    raise CertificateRejected(f"DeliveryData {local_name(node.tag)} must hold text only")
                 continue
             if node.text and node.text.strip():
                 raise CpixError(f"DeliveryData {local_name(node.tag)} must not hold text")
             stack.extend((item, shape) for item in node)
     if certificates > 1:
-        raise CpixError("DeliveryData must carry exactly one X509Certificate", reason="certificate_rejected")
+        raise CertificateRejected("DeliveryData must carry exactly one X509Certificate")
 
 
 # Where CPIX's structural elements belong: an element of these names anywhere else (or without its namespace)
@@ -420,7 +416,7 @@ def bool_attr(element: Element, name: str, what: str) -> bool | None:
         return None
     value = values.parse_bool(text)
     if value is None:
-        raise CpixError(f"Malformed encryption contract: {what} must be true or false", reason="contract_invalid")
+        raise ContractError(f"Malformed encryption contract: {what} must be true or false")
     return value
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from ..errors import CpixError
+from ..errors import ContractError, CpixError
 
 XML_WHITESPACE = " \t\r\n"
 MAX_INT_DIGITS = 12
@@ -65,10 +65,8 @@ def uint_or_error(text: str, what: str, *, contract: bool = False) -> int:
     value = parse_uint(text)
     if value is None:
         prefix = "Malformed encryption contract: " if contract else ""
-        raise CpixError(
-            f"{prefix}{what} must be a non-negative integer of at most {MAX_INT_DIGITS} ASCII digits",
-            reason="contract_invalid" if contract else "cpix_invalid",
-        )
+        error = ContractError if contract else CpixError
+        raise error(f"{prefix}{what} must be a non-negative integer of at most {MAX_INT_DIGITS} ASCII digits")
     return value
 
 
