@@ -5,11 +5,14 @@ Each input is a request body. It goes (1) to ``cpix.parse.parse_request`` alone,
 raise a ``SpekeError``, and (2) to the handler in a REST proxy event (text when UTF-8, base64 otherwise),
 whose answer must pass the oracle of ``tests/fuzz/fuzz_support.py``: a 200 that passes the contract
 checks (keys equal the derivation, encrypted keys decrypt with the test private key) or a 4xx with a
-text; never a 5xx, never key material in an error body or in the handler's log lines.
+text; never a 5xx, never key material in an error body, a header, the handler's log lines or what the tracer
+sends: the function runs with ``XRAY_TRACING=true`` in Lambda mode against a stand-in for the X-Ray daemon (a
+UDP socket on 127.0.0.1), whose segments are read after every input (``--no-trace`` turns this off).
 
 A custom mutator mixes libFuzzer's byte mutations with structural ones (drop / duplicate / reorder /
-relocate elements, hostile attribute values, renamed and foreign elements), re-encodings and deep
-nesting.
+relocate elements, hostile attribute values such as trailing newlines and Unicode digits, key data planted
+anywhere, renamed and foreign elements), re-encodings, deep nesting, odd certificates (keys that cannot wrap or
+wrap to the identity, bad X.509 versions) and echo inflation (raw quotes that grow on escaping).
 
     python fuzz/fuzz_handler.py --seconds 900            # seeds + corpus under build/fuzz/
     python fuzz/fuzz_handler.py --make-seeds build/fuzz/seeds
@@ -22,6 +25,7 @@ Crashes land in ``build/fuzz/artifacts/``; each one becomes a test in ``tests/fu
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import importlib
 import importlib.util
@@ -42,7 +46,27 @@ BUILD = REPO / "build" / "fuzz"
 MASTER_KEY = json.loads((REPO / "tests" / "fixtures" / "kdf" / "vectors.json").read_text())["master_key"].encode()
 
 
-def _environment() -> None:
+def _xray_daemon() -> Any:
+    """A non-blocking UDP socket on 127.0.0.1 standing in for the X-Ray daemon (read after every input:
+    loopback datagrams are in its buffer when the handler returns)."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    return sock
+
+
+def _drain(sock: Any) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunks.append(sock.recv(65536))
+        except BlockingIOError:
+            return b"\n".join(chunks)
+
+
+def _environment(xray_address: str | None = None) -> None:
     state = Path(tempfile.mkdtemp(prefix="speke-fuzz-"))
     (state / "master.key").write_bytes(MASTER_KEY + b"\n")
     os.environ.update(
@@ -63,6 +87,16 @@ def _environment() -> None:
         "XRAY_TRACING",
     ):
         os.environ.pop(name, None)
+    if xray_address is not None:  # Lambda mode for the X-Ray SDK, set before it is imported
+        os.environ.update(
+            {
+                "XRAY_TRACING": "true",
+                "LAMBDA_TASK_ROOT": str(REPO),
+                "AWS_LAMBDA_FUNCTION_NAME": "speke-fuzz",
+                "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+                "AWS_XRAY_DAEMON_ADDRESS": xray_address,
+            }
+        )
     sys.path.insert(0, str(REPO))
 
 
@@ -141,6 +175,21 @@ def make_seeds(directory: Path) -> int:
     for name, spec in specs:
         (directory / f"builder-{name}.xml").write_bytes(fz.build_seed(name, **spec).xml)
         count += 1
+    for n, (name, der) in enumerate(sorted(fz.odd_certificates().items())):
+        slug = "".join(ch if ch.isalnum() else "-" for ch in name)
+        (directory / f"odd-certificate-{slug}.xml").write_bytes(fz.with_certificate(der, n))
+        count += 1
+    for n, snippet in enumerate(fz.KEY_DATA_SNIPPETS):
+        xml = fz.seeds()[1][1].xml
+        planted = xml.replace(b"</cpix:ContentKey>", snippet.encode() + b"</cpix:ContentKey>", 1)
+        if planted == xml:
+            planted = xml.replace(
+                b'commonEncryptionScheme="cenc"/>',
+                b'commonEncryptionScheme="cenc">' + snippet.encode() + b"</cpix:ContentKey>",
+                1,
+            )
+        (directory / f"key-data-{n}.xml").write_bytes(planted)
+        count += 1
     return count
 
 
@@ -154,8 +203,10 @@ def main() -> int:
         default=0.5,
         help="share of mutations that are structural / encoding / nesting (rest: libFuzzer's)",
     )
+    parser.add_argument("--no-trace", action="store_true", help="run without X-Ray tracing (and its leak check)")
     args, libfuzzer_args = parser.parse_known_args()
-    _environment()
+    daemon = None if args.no_trace or args.make_seeds is not None else _xray_daemon()
+    _environment(None if daemon is None else f"127.0.0.1:{daemon.getsockname()[1]}")
     if args.make_seeds is not None:
         print(f"{make_seeds(args.make_seeds)} seed documents in {args.make_seeds}")
         return 0
@@ -206,12 +257,18 @@ def main() -> int:
         # (2) the handler, held to the oracle; its log lines must not show key material
         log_buffer.seek(0)
         log_buffer.truncate()
+        if daemon is not None:
+            _drain(daemon)
         with fz.recording() as recorded:
             status, headers, body = fz.call(app.lambda_handler, fz.proxy_event(data), context)
+        traces = _drain(daemon) if daemon is not None else b""
         fz.check_answer(data, status, headers, body, recorded, private_key=private_key)
         leak = fz.find_leak(log_buffer.getvalue().encode("utf-8", "replace"), recorded.secrets())
         if leak:
             raise fz.OracleFailure(f"key material in the handler's log lines: {leak}")
+        leak = fz.find_leak(traces, recorded.secrets())
+        if leak:
+            raise fz.OracleFailure(f"key material in what the tracer sent: {leak}")
 
     def mutate(data: bytes, max_size: int, seed: int) -> bytes:
         rng = random.Random(seed)  # noqa: S311 - mutation choices, not cryptography
@@ -225,10 +282,17 @@ def main() -> int:
             out = atheris.Mutate(data, max_size)
         return out[:max_size]
 
+    odd = list(fz.odd_certificates().values())
+
     def _structured(data: bytes, rng: random.Random, roll: float) -> bytes:
         out = data
-        if roll < args.structural * 0.7:
+        if roll < args.structural * 0.6:
             out = fz.random_structural(data, rng)
+        elif roll < args.structural * 0.65:  # another certificate, odd or not, in place of the test one
+            out = data.replace(fz.b64_delivery_cert(), base64.b64encode(rng.choice(odd)))
+        elif roll < args.structural * 0.7:  # echo inflation: raw quotes in a foreign attribute
+            quotes = b'"' * rng.choice([1, 64, 4096, 65536])
+            out = data.replace(b"<cpix:CPIX ", b"<cpix:CPIX xmlns:q='urn:q' q:a='" + quotes + b"' ", 1)
         elif roll < args.structural * 0.9:
             try:
                 out = fz.reencode(data, rng.choice(fz.ENCODINGS), rng.randrange(1 << 16))

@@ -7,6 +7,7 @@ Each ``ok-*`` event must be answered 200; each ``bad-*`` event must be refused w
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import uuid
@@ -107,6 +108,28 @@ def main() -> None:
         b'<cpix:CPIX xmlns:cpix="urn:aws:amazon:com:speke" contentId="a" version="2.3"/>',
     )
     write("bad-413-oversize.json", b"<CPIX>" + b" " * (1024 * 1024) + b"</CPIX>")
+    # hostile classes: each refused before any key is derived
+    first_kid = str(kids(1, 2)[0]).encode()
+    write("bad-422-kid-trailing-newline.json", clear.replace(first_kid + b'"', first_kid + b'&#10;"', 1))
+    write("bad-422-unicode-digit-period-index.json", clear.replace(b'index="', 'index="\u00b2'.encode(), 1))
+    write(
+        "bad-422-key-data-in-content-key.json",
+        clear.replace(
+            b'commonEncryptionScheme="cenc"/>',
+            b'commonEncryptionScheme="cenc"><pskc:Secret xmlns:pskc="urn:ietf:params:xml:ns:keyprov:pskc">'
+            b"<pskc:PlainValue>AAAAAAAAAAAAAAAAAAAAAA==</pskc:PlainValue></pskc:Secret></cpix:ContentKey>",
+            1,
+        ),
+    )
+    write(
+        "bad-422-even-modulus-certificate.json",
+        encrypted.replace(base64.b64encode(CERT), base64.b64encode(_even_modulus(CERT))),
+    )
+    quotes = b'"' * (1024 * 1024 - len(clear) - 200)
+    write(
+        "bad-413-answer-too-large.json",
+        clear.replace(b"<cpix:CPIX ", b"<cpix:CPIX xmlns:q='urn:q' q:a='" + quotes + b"' ", 1),
+    )
     main_v21()
     speke_v1_events()
 
@@ -261,6 +284,15 @@ def speke_v1_events() -> None:
         hls.replace(b"<cpix:ContentKey ", b'<cpix:ContentKey commonEncryptionScheme="cbcs" '),
         headers=V1_HEADERS,
     )
+
+
+def _even_modulus(der: bytes) -> bytes:
+    """The certificate with its RSA modulus made even (same length): a key that cannot encrypt."""
+    from cryptography import x509
+
+    n = x509.load_der_x509_certificate(der).public_key().public_numbers().n  # type: ignore[union-attr]
+    length = (n.bit_length() + 7) // 8
+    return der.replace(n.to_bytes(length, "big"), (n - 1).to_bytes(length, "big"), 1)
 
 
 if __name__ == "__main__":

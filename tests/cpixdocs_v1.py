@@ -147,7 +147,7 @@ def hostile_v1_cases(cert_b64: str) -> dict[str, tuple[bytes, str | None, str]]:
         "no DRMSystemList": (
             document().replace(b"<cpix:DRMSystemList>", b"<cpix:X>").replace(b"</cpix:DRMSystemList>", b"</cpix:X>"),
             None,
-            "Missing DRMSystemList",
+            "cpix:DRMSystem out of place: it belongs in cpix:DRMSystemList",  # refused wherever it stands
         ),
         "system for another kid": (document(systems=system(fp, kid=KID_2)), None, "DRMSystem@kid"),
         "duplicate kid": (
@@ -162,7 +162,7 @@ def hostile_v1_cases(cert_b64: str) -> dict[str, tuple[bytes, str | None, str]]:
                 keys=f'<cpix:ContentKeyList><cpix:ContentKey kid="{KID}"><cpix:Data/></cpix:ContentKey></cpix:ContentKeyList>'
             ),
             None,
-            "ContentKey",
+            "The request carries key data (cpix:Data)",
         ),
         "bad explicitIV": (
             document(

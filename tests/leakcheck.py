@@ -1,4 +1,4 @@
-"""pytest plugin: no key material in any log line the suite makes the handler emit.
+"""pytest plugin: no key material in any log line, trace or response header the suite makes the handler emit.
 
 Enabled from ``tests/conftest.py`` with ``pytest_plugins = ["tests.leakcheck"]``.
 
@@ -13,7 +13,13 @@ For the whole session it records
 * every log record of any logger (through a handler on the root logger and on every non-propagating
   logger, such as Powertools' ``speke-keyprovider``, formatted by that logger's own formatters too), and
   every structured (JSON) line the tests' captured stdout / stderr holds — the handler's log and
-  metric lines.
+  metric lines;
+* everything a tracer sends: a stand-in for the X-Ray daemon (UDP on 127.0.0.1, ``XRayDaemonStandIn``) runs for
+  the whole session and ``AWS_XRAY_DAEMON_ADDRESS`` points at it, so every segment the X-Ray SDK emits, in
+  process or in a child process, is scanned;
+* every answer of a Powertools resolver (the handler's ``app.resolve``): its headers, and its body when it is
+  not a 2xx (an error body never carries a key);
+* whatever a test hands over with ``record_text`` / ``record_secret`` (other channels, other processes).
 
 At the end it looks for every secret in every text, raw, hex (either case), base64 (standard and
 URL-safe, with and without padding) and as a Python bytes repr. Any hit fails the session (exit status
@@ -29,8 +35,11 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import re
+import socket
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +84,59 @@ class _State:
 
 
 _state = _State()
+
+
+def record_text(source: str, text: str) -> None:
+    """Have the session scan ``text`` (from a channel the plugin does not capture itself) for every secret."""
+    _state.text(source, text)
+
+
+def record_secret(value: bytes, kind: str) -> None:
+    """Have the session look for ``value`` (a secret made where the plugin does not see it, e.g. a child process)."""
+    _state.secret(value, kind)
+
+
+class XRayDaemonStandIn:
+    """A stand-in for the X-Ray daemon: a UDP socket on 127.0.0.1 that keeps every datagram the SDK sends
+    (``{"format": "json", "version": 1}`` then one segment document). ``address`` is the value for
+    ``AWS_XRAY_DAEMON_ADDRESS``; ``on_datagram`` is called with each decoded datagram."""
+
+    def __init__(self, on_datagram: Callable[[str], None] | None = None) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.settimeout(0.2)
+        self.address = f"127.0.0.1:{self._socket.getsockname()[1]}"
+        self.datagrams: list[str] = []
+        self._on_datagram = on_datagram
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._receive, name="xray-daemon-stand-in", daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                data, _ = self._socket.recvfrom(65536)
+            except TimeoutError:
+                if self._stopping.is_set():  # stop only once nothing more is waiting
+                    return
+                continue
+            except OSError:
+                return
+            text = data.decode("utf-8", "replace")
+            with self._lock:
+                self.datagrams.append(text)
+            if self._on_datagram is not None:
+                self._on_datagram(text)
+
+    def received(self) -> list[str]:
+        with self._lock:
+            return list(self.datagrams)
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+        self._socket.close()
 
 
 # --- recording the secrets ------------------------------------------------------------------------
@@ -213,6 +275,34 @@ def _install_delivery() -> None:
 
         _wrap_everywhere(delivery_tokens.mint_token, mint, prefix="speke_keyprovider_tools")
         _wrap_everywhere(delivery_tokens.generate_es256_jwk, signing_key, prefix="speke_keyprovider_tools")
+
+    with contextlib.suppress(ImportError):  # every answer of the handler: headers, and error bodies
+        from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+
+        resolve = ApiGatewayResolver.__dict__["resolve"]
+
+        @functools.wraps(resolve)
+        def resolve_and_record(self: Any, event: Any, context: Any) -> Any:
+            result = resolve(self, event, context)
+            with contextlib.suppress(Exception):
+                _record_answer(result)
+            return result
+
+        _patch(ApiGatewayResolver, "resolve", resolve_and_record)
+
+
+def _record_answer(result: Any) -> None:
+    if not isinstance(result, dict):
+        return
+    headers = {"headers": result.get("headers"), "multiValueHeaders": result.get("multiValueHeaders")}
+    _state.text("response headers", json.dumps(headers, default=repr, ensure_ascii=False))
+    status = result.get("statusCode")
+    if not (isinstance(status, int) and 200 <= status < 300):
+        body = result.get("body") or ""
+        if result.get("isBase64Encoded"):
+            with contextlib.suppress(ValueError):
+                body = base64.b64decode(body).decode("utf-8", "replace")
+        _state.text(f"error body ({status})", str(body))
 
 
 def _uninstall() -> None:
@@ -385,10 +475,16 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+_daemon: XRayDaemonStandIn | None = None
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
+    global _daemon
     _install()
     _state.handler = _Capture(level=logging.NOTSET)
     _attach()
+    _daemon = XRayDaemonStandIn(on_datagram=lambda text: _state.text("x-ray segment", text))
+    os.environ["AWS_XRAY_DAEMON_ADDRESS"] = _daemon.address  # every tracer of the session (and its children) sends here
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -422,6 +518,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _detach()
     _uninstall()
+    if _daemon is not None:
+        _daemon.close()
     _state.findings = scan(_state.texts, _state.secrets, _state.raw_texts)
     if _state.findings and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -433,10 +531,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         kinds[kind] = kinds.get(kind, 0) + 1
     summary = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(kinds.items())) or "no secrets"
     if _state.findings:
-        terminalreporter.section("key material in log output", sep="=", red=True, bold=True)
+        terminalreporter.section("key material in logs, traces or headers", sep="=", red=True, bold=True)
         for finding in _state.findings[:50]:
             terminalreporter.line(f"LEAK: {finding}", red=True)
         if len(_state.findings) > 50:
             terminalreporter.line(f"... and {len(_state.findings) - 50} more", red=True)
     else:
-        terminalreporter.write_line(f"leakcheck: {summary} looked for in {len(_state.texts)} log texts: none found")
+        terminalreporter.write_line(
+            f"leakcheck: {summary} looked for in {len(_state.texts)} texts (logs, traces, headers): none found"
+        )

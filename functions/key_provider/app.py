@@ -156,4 +156,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 if observability.xray_tracing:  # optional: X-Ray costs ~300 ms of cold start
     from aws_lambda_powertools import Tracer
 
-    lambda_handler = Tracer(service=observability.service_name).capture_lambda_handler(lambda_handler)
+    # Never capture the response (it holds PlainValue / wrapped keys) or the error: a trace carries the
+    # request's timing and cold-start annotation only. Explicit here, so POWERTOOLS_TRACER_CAPTURE_* cannot
+    # turn capture back on.
+    lambda_handler = Tracer(service=observability.service_name).capture_lambda_handler(
+        lambda_handler, capture_response=False, capture_error=False
+    )

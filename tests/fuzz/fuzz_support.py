@@ -10,8 +10,14 @@ The oracle (``check_answer``): an answer is either
   request carried a DeliveryDataList, encrypted (no PlainValue) and decrypting with the test private key;
 * or a 4xx whose body is a non-empty text;
 never a 5xx, and never a byte of key material (the CEKs derived while answering, the document and MAC
-keys generated, the master key: raw, hex or base64) in a non-200 body, nor anything but wrapped forms of
-them in a 200 body.
+keys generated, the master key: raw, hex or base64) in a non-200 body or in any header, nor anything but
+wrapped forms of them in a 200 body. A 200 fits Lambda's response limit (``MAX_ANSWER_WIRE_BYTES`` as a
+JSON string) and an encrypted one carries exactly one DocumentKey per DeliveryData.
+
+The hostile catalogue: ``HOSTILE_VALUES`` (attribute values: trailing newlines, Unicode digits...),
+``KEY_DATA_SNIPPETS`` (key-bearing elements to plant anywhere), ``ODD_CERTIFICATES`` (keys that cannot
+wrap, or wrap to the identity; bad X.509 versions) and ``OVERSIZE_ANSWERS`` (requests whose answer would pass
+Lambda's 6 MB limit).
 """
 
 from __future__ import annotations
@@ -89,6 +95,10 @@ def fuzz_settings(share: int = 200) -> settings:
 
 def delivery_cert_der() -> bytes:
     return (CERTS / "delivery.cert.der").read_bytes()
+
+
+def b64_delivery_cert() -> bytes:
+    return base64.b64encode(delivery_cert_der())
 
 
 def delivery_private_key() -> Any:
@@ -263,6 +273,7 @@ CPIX_ELEMENTS = (
     "LabelFilter",
 )
 MUTATIONS = (
+    "key_data",
     "drop",
     "duplicate",
     "reorder",
@@ -327,6 +338,9 @@ def mutate_tree(root: ET.Element, op: str, i: int, j: int, name: str, value: str
         target.insert(j % (len(target) + 1), child)
     elif op == "strip_namespace":
         target.tag = target.tag.rsplit("}", 1)[-1]
+    elif op == "key_data":
+        snippet = ET.fromstring(KEY_DATA_SNIPPETS[j % len(KEY_DATA_SNIPPETS)])  # noqa: S314 - our own constant
+        target.insert(j % (len(target) + 1), snippet)
 
 
 def serialise(root: ET.Element) -> bytes:
@@ -449,7 +463,25 @@ def random_structural(xml: bytes, rng: random.Random, rounds: int = 3) -> bytes:
         return xml
 
 
+_KID = "0f083e4e-b831-4a3d-917e-ce78076e54aa"
 HOSTILE_VALUES: tuple[str, ...] = (
+    # a final newline (an &#10; reference): patterns must match whole values
+    f"{_KID}\n",
+    "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed\n",
+    "VIDEO\n",
+    "cbcs\n",
+    "c" * 256 + "\n",
+    "c" * 257,
+    "1\n",
+    # Unicode digits: numbers are ASCII only
+    "\u00b2",
+    "\u2460",
+    "\u0663",
+    "\u0661\u0662",
+    "1\u00b2",
+    "\U0001d7ce",
+    # growth on echo: quotes become &quot;
+    '"' * 64,
     "",
     " ",
     "2.3",
@@ -502,6 +534,77 @@ HOSTILE_VALUES: tuple[str, ...] = (
     "9" * 40,
     "x" * 70_000,
 )
+
+
+_PSKC = "urn:ietf:params:xml:ns:keyprov:pskc"
+_SECRET = f'<pskc:Secret xmlns:pskc="{_PSKC}"><pskc:PlainValue>QUFBQUFBQUFBQUFBQUFBQQ==</pskc:PlainValue></pskc:Secret>'
+KEY_DATA_SNIPPETS: tuple[str, ...] = (
+    _SECRET,
+    f'<x:Data xmlns:x="{OTHER_NS}">{_SECRET}</x:Data>',
+    f'<x:Data xmlns:x="{OTHER_NS}"><x:PlainValue>QUFBQUFBQUFBQUFBQUFBQQ==</x:PlainValue></x:Data>',
+    f'<cpix:Data xmlns:cpix="{CPIX_NS}">{_SECRET}</cpix:Data>',
+    f'<cpix:DocumentKey xmlns:cpix="{CPIX_NS}" Algorithm="http://www.w3.org/2001/04/xmlenc#aes256-cbc">'
+    f"<cpix:Data>{_SECRET}</cpix:Data></cpix:DocumentKey>",
+    f'<x:wrap xmlns:x="{OTHER_NS}"><cpix:DocumentKey xmlns:cpix="{CPIX_NS}"/></x:wrap>',
+    f'<cpix:MACMethod xmlns:cpix="{CPIX_NS}" Algorithm="http://www.w3.org/2001/04/xmldsig-more#hmac-sha512"/>',
+    f'<x:note xmlns:x="{OTHER_NS}">hello</x:note>',
+    f'<cpix:FriendlyName xmlns:cpix="{CPIX_NS}">{_SECRET}</cpix:FriendlyName>',
+)
+
+
+def _odd_certificate_ders() -> dict[str, bytes]:
+    import math
+
+    from tests.certfactory import _rsa, cert_with_rsa_numbers, cert_with_version
+
+    numbers = _rsa(2048).private_numbers()
+    n, e = numbers.public_numbers.n, numbers.public_numbers.e
+    identity = math.lcm(numbers.p - 1, numbers.q - 1) + 1
+    return {
+        "even modulus": cert_with_rsa_numbers(n - 1, e),
+        "modulus over 16384 bits": cert_with_rsa_numbers((1 << 16400) + 1, e),
+        "huge exponent": cert_with_rsa_numbers((1 << 16000) | 1, (1 << 15990) | 1),
+        "exponent lambda(n)+1": cert_with_rsa_numbers(n, identity),
+        "exponent 3": cert_with_rsa_numbers(n, 3),
+        "X.509 version 5": cert_with_version(4),
+        "X.509 version 127": cert_with_version(0x7F),
+    }
+
+
+_ODD: dict[str, bytes] | None = None
+
+
+def odd_certificates() -> dict[str, bytes]:
+    """Certificates whose key cannot wrap (or wraps to the identity), or which are not valid X.509."""
+    global _ODD
+    if _ODD is None:
+        _ODD = _odd_certificate_ders()
+    return _ODD
+
+
+def with_certificate(der: bytes, seed: int = 0) -> bytes:
+    """An encrypted seed addressed to ``der`` instead of the test certificate."""
+    encrypted = [built for _, built in seeds() if built.encrypted]
+    built = encrypted[seed % len(encrypted)]
+    return built.xml.replace(base64.b64encode(delivery_cert_der()), base64.b64encode(der))
+
+
+MAX_REQUEST_BYTES = 1024 * 1024
+MAX_ANSWER_WIRE_BYTES = 6_000_000
+
+
+def oversize_answer(kind: int, seed: int = 0) -> bytes:
+    """A request under the 1 MiB cap whose answer would pass Lambda's response limit: raw quotes in an
+    attribute (each one ``&quot;`` on echo) on the root, on a ContentKey or in a DRMSystem extension."""
+    xml = seeds()[seed % len(seeds())][1].xml
+    room = MAX_REQUEST_BYTES - len(xml) - 300
+    quotes = '"' * room
+    where = kind % 3
+    if where == 0:
+        return xml.replace(b"<cpix:CPIX ", f"<cpix:CPIX xmlns:q='{OTHER_NS}' q:a='{quotes}' ".encode(), 1)
+    if where == 1:
+        return xml.replace(b"<cpix:ContentKey ", f"<cpix:ContentKey xmlns:q='{OTHER_NS}' q:a='{quotes}' ".encode(), 1)
+    return xml.replace(b"</cpix:DRMSystem>", f"<q:x xmlns:q='{OTHER_NS}' v='{quotes}'/></cpix:DRMSystem>".encode(), 1)
 
 
 # --- the handler call -----------------------------------------------------------------------------
@@ -628,6 +731,9 @@ def check_answer(
     master: bytes = MASTER_KEY,
 ) -> None:
     """Raise ``OracleFailure`` unless the answer is an acceptable 200 or 4xx (see the module text)."""
+    header_leak = find_leak("\n".join(f"{k}: {v}" for k, v in headers.items()).encode(), recorded.secrets())
+    if header_leak:
+        raise _fail(f"key material in a header: {header_leak}", status, b"<withheld>")
     if status == 200:
         _check_ok(request or b"", headers, body, recorded, private_key=private_key, master=master)
         return
@@ -699,10 +805,20 @@ def _check_ok(
         req = _request_tree(request)
     except Exception as exc:  # noqa: BLE001
         raise _fail(f"200 for a request the oracle cannot parse ({type(exc).__name__})", 200, body) from None
+    import json
+
+    if len(json.dumps(body.decode("utf-8"))) - 2 > MAX_ANSWER_WIRE_BYTES:
+        raise _fail("200 over Lambda's response limit", 200, body[:100])
     resp = _request_tree(body)
     ns = f"{{{CPIX_NS}}}"
     if resp.tag != f"{ns}CPIX":
         raise _fail("200 whose root is not cpix:CPIX", 200, body)
+    for delivery_data in resp.iter(f"{ns}DeliveryData"):
+        if (
+            len(delivery_data.findall(f"{ns}DocumentKey")) != 1
+            or len(list(delivery_data.iter(f"{ns}DocumentKey"))) != 1
+        ):
+            raise _fail("200 whose DeliveryData does not carry exactly one DocumentKey", 200, b"<withheld>")
     content_id = req.get("contentId")
     if resp.get("contentId") != content_id or resp.get("version") != req.get("version"):
         raise _fail("200 with a changed contentId or version", 200, body)

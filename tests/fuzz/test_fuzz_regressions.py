@@ -84,3 +84,17 @@ def test_oracle_takes_the_certificate_from_delivery_data_only(answer):
     )
     status, _, body = answer(request, fz.proxy_event(request))
     assert status in (200, 422), body[:200]
+
+
+@pytest.mark.parametrize("element", ["DeliveryDataList", "ContentKeyList", "DRMSystemList"])
+def test_f9_structural_element_without_its_namespace_is_refused(answer, element):
+    """atheris (crash-c01a69c3...): a ``DeliveryDataList`` stripped of its namespace was ignored, so the
+    request was answered in the clear with the ``cpix:DeliveryData`` inside it echoed, unchecked, and no
+    DocumentKey: every CPIX structural element out of its place or namespace is refused."""
+    name, built = next(s for s in fz.seeds() if s[1].encrypted)
+    request = built.xml.replace(f"<cpix:{element}>".encode(), f'<{element} xmlns="">'.encode(), 1).replace(
+        f"</cpix:{element}>".encode(), f"</{element}>".encode(), 1
+    )
+    assert request != built.xml
+    status, _, body = answer(request, fz.proxy_event(request))
+    assert status == 422, body[:200]

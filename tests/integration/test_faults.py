@@ -250,9 +250,11 @@ def _assert_503(status: int, headers: dict[str, str], body: bytes, output: str) 
     assert status == 503, body[:300]
     assert headers.get("Retry-After", "").isdigit() and int(headers["Retry-After"]) > 0
     assert body.decode() == GENERIC_503
+    shown_headers = json.dumps(headers)
     for form in ALL_SECRETS:
         assert form not in body
         assert form.decode("latin-1") not in output, "key material in the handler's output"
+        assert form.decode("latin-1") not in shown_headers, "key material in a response header"
     for marker in ("Traceback", "Exception", "botocore", 'File "'):
         assert marker not in body.decode()
     assert "Traceback" not in output
@@ -477,3 +479,53 @@ def test_kms_throttling_is_retried_by_botocore_then_503(kms, invoke, capsys, mon
     retries = CLIENT_CONFIG.retries or {}
     total = retries.get("total_max_attempts") or retries.get("max_attempts", 0) + 1  # botocore: retries + 1
     assert len(seen) == total > 1
+
+
+# --- hostile requests never reach the key home ------------------------------------------------------
+
+
+def _hostile_requests() -> dict[str, bytes]:
+    """The hostile catalogue's newer classes: each must be refused before any key is derived, so the key
+    home is never called (with it down, a refusal that came after derivation would be a 503)."""
+    from tests.fuzz import fuzz_support as fz
+
+    ok = _request()
+    kid = str(KIDS[0])
+    out = {f"odd certificate: {name}": _request(encrypted_for=der) for name, der in fz.odd_certificates().items()}
+    out.update(
+        {
+            "kid with a trailing newline": ok.replace(f'kid="{kid}"'.encode(), f'kid="{kid}&#10;"'.encode(), 1),
+            "track type with a trailing newline": ok.replace(b'intendedTrackType="', b'intendedTrackType="X&#10;', 1)
+            if b'intendedTrackType="' in ok
+            else ok,
+            "Unicode digit in a period index": ok.replace(b'index="', 'index="\u00b2'.encode(), 1),
+            "Unicode digit in a filter bound": ok.replace(
+                b"<cpix:VideoFilter/>", '<cpix:VideoFilter minPixels="\u2460"/>'.encode(), 1
+            ),
+            "Secret planted in a ContentKey": ok.replace(
+                b'commonEncryptionScheme="cenc"/>',
+                b'commonEncryptionScheme="cenc"><pskc:Secret xmlns:pskc="urn:ietf:params:xml:ns:keyprov:pskc"/></cpix:ContentKey>',
+                1,
+            ),
+            "oversize answer": fz.oversize_answer(0),
+        }
+    )
+    unchanged = [name for name, body in out.items() if body == ok]
+    assert not unchanged, f"the catalogue did not change the request: {unchanged}"
+    return out
+
+
+HOSTILE = _hostile_requests()
+
+
+@pytest.mark.parametrize("home", ["secrets_manager", "kms"])
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_requests_never_reach_the_key_home(request, home, name, faults, invoke, capsys):
+    request.getfixturevalue(home)
+    faults.fault = "throttling"
+    status, headers, body = invoke(rest_event(HOSTILE[name]))
+    assert 400 <= status < 500, (status, body[:200])
+    assert faults.calls["GetSecretValue"] == 0 and faults.calls["GenerateMac"] == 0
+    output = capsys.readouterr().out
+    for form in ALL_SECRETS:
+        assert form not in body and form.decode("latin-1") not in json.dumps(headers) + output

@@ -159,7 +159,17 @@ def test_the_header_wins_over_query_and_cookie():
 
 
 @pytest.mark.parametrize(
-    "kid", ["not-a-kid", KID_1.hex[:-1], KID_1.hex + "0", "0f083e4e-b831-4a3d917e-ce78076e54aa", "{" + str(KID_1) + "}"]
+    "kid",
+    [
+        "not-a-kid",
+        KID_1.hex[:-1],
+        KID_1.hex + "0",
+        "0f083e4e-b831-4a3d917e-ce78076e54aa",
+        "{" + str(KID_1) + "}",
+        str(KID_1) + "%0A",  # a trailing newline: the whole value must match, not all but a final \n
+        KID_1.hex + "%0a",
+        str(KID_1) + "\n",
+    ],
 )
 def test_malformed_kid_is_400(kid):
     answer = call(delivery(), path=f"/keys/{CID}/{kid}", tok=token())

@@ -128,3 +128,63 @@ def test_a_session_that_logs_a_token_or_a_delivered_key_fails(tmp_path, shown, k
 def test_a_delivery_session_that_logs_the_decision_only_passes(tmp_path):
     result = _session(tmp_path, DELIVERY_SAMPLE % "answer.log")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+SAMPLE_TRACE = """
+    import os, socket, uuid
+    from speke_keyprovider.key_derivation import derive_cek
+
+    def test_trace_a_key():
+        cek = derive_cek(b"0123456789abcdef0123456789abcdef", "channel-1", uuid.UUID(int=7))
+        host, port = os.environ["AWS_XRAY_DAEMON_ADDRESS"].split(":")
+        segment = '{"format":"json","version":1}\\n{"name": "## h", "metadata": {"r": "%s"}}' % (SHOWN,)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(segment.encode(), (host, int(port)))
+"""
+
+
+@pytest.mark.parametrize(("shown", "leaks"), [("cek.hex()", True), ("len(cek)", False)])
+def test_what_a_tracer_sends_is_scanned(tmp_path, shown, leaks):
+    result = _session(tmp_path, SAMPLE_TRACE.replace("SHOWN", shown))
+    assert "1 passed" in result.stdout, result.stdout + result.stderr
+    if leaks:
+        assert result.returncode == 1 and "LEAK: CEK #" in result.stdout and "x-ray segment" in result.stdout
+    else:
+        assert result.returncode == 0, result.stdout
+
+
+SAMPLE_ANSWER = """
+    import uuid
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+    from speke_keyprovider.key_derivation import derive_cek
+    from speke_keyprovider_tools.apigw_event import rest_proxy_event
+
+    app = APIGatewayRestResolver()
+
+    @app.post("/copyProtection")
+    def answer():
+        cek = derive_cek(b"0123456789abcdef0123456789abcdef", "channel-1", uuid.UUID(int=7))
+        return Response(status_code=%d, body=%s, headers={"X-Detail": %s})
+
+    def test_answer():
+        app.resolve(rest_proxy_event(b"<x/>"), None)
+"""
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "header", "where"),
+    [
+        (200, '"ok"', "cek.hex()", "response headers"),
+        (422, "cek.hex()", '"none"', "error body (422)"),
+        (503, '"Retry " + repr(cek)', '"none"', "error body (503)"),
+    ],
+)
+def test_response_headers_and_error_bodies_are_scanned(tmp_path, status, body, header, where):
+    result = _session(tmp_path, SAMPLE_ANSWER % (status, body, header))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "LEAK: CEK #" in result.stdout and where in result.stdout
+
+
+def test_a_clear_200_body_is_not_an_error_body(tmp_path):
+    result = _session(tmp_path, SAMPLE_ANSWER % (200, "cek.hex()", '"none"'))
+    assert result.returncode == 0, result.stdout + result.stderr

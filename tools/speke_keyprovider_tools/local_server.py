@@ -13,7 +13,14 @@ the same ``lambda_handler`` as the deployed function.
   defaults to ``aes128+clearkey`` and ``KEY_DELIVERY_URL`` to this server; an ES256 signing key is created
   in the state folder on first run and trusted together with any ``KEY_DELIVERY_JWKS`` given; mint tokens
   with ``speke-keyprovider token --content-id ...``. ``KEY_DELIVERY=none`` turns the paths off.
-* One line per request on stderr (never the query string: it may hold a token); stops cleanly on Ctrl-C / SIGTERM.
+* One line per request on stderr (never the query string: it may hold a token), request text escaped (no
+  control characters, so a request cannot erase or forge a line); stops cleanly on Ctrl-C / SIGTERM.
+* Bounded: every socket operation times out after ``SOCKET_TIMEOUT`` s and a connection is cut after
+  ``REQUEST_DEADLINE`` s whatever it sends; at most ``MAX_CONNECTIONS`` are served at once (the rest are
+  closed at once); ``LOCAL_SERVER_SOCKET_TIMEOUT`` / ``LOCAL_SERVER_REQUEST_DEADLINE`` /
+  ``LOCAL_SERVER_MAX_CONNECTIONS`` override them; the signature headers are checked before the body is
+  read, and the body is read only up to API Gateway's limit; a malformed ``Host`` is a 400; any failure of
+  this server is a 500 answer, never a dropped connection.
 
 Run: ``python -m speke_keyprovider_tools.local_server [--port 3000] [--handler functions/key_provider/app.py]``
 """
@@ -22,11 +29,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import importlib.util
 import json
 import os
+import re
 import secrets
 import signal
+import socket
 import sys
 import threading
 import time
@@ -37,9 +47,16 @@ from types import SimpleNamespace
 from typing import Any
 
 from .apigw_event import http_api_event, rest_proxy_event
-from .local_sigv4 import LocalCredentials, SigV4Rejected, verify
+from .local_sigv4 import LocalCredentials, SigV4Rejected, check_authorization, verify
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit; the function caps at 1 MiB
+SOCKET_TIMEOUT = 10.0  # seconds per socket read / write
+REQUEST_DEADLINE = 30.0  # seconds for a whole connection (a slow sender cannot hold a thread longer)
+MAX_CONNECTIONS = 64  # served at once; more are closed without an answer
+_READ_CHUNK = 64 * 1024
+# Host: a DNS name or IPv4 address, or a bracketed IPv6 address, with an optional port.
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+_JSON = {"Content-Type": "application/json"}
 LOCAL_ACCOUNT = "000000000000"
 LOCAL_CALLER_ARN = f"arn:aws:iam::{LOCAL_ACCOUNT}:user/local-speke-client"
 DEFAULT_HANDLER = Path("functions/key_provider/app.py")
@@ -120,6 +137,19 @@ def is_delivery_path(path: str) -> bool:
     return any(path == prefix or path.startswith(prefix + "/") for prefix in DELIVERY_PREFIXES)
 
 
+def printable(text: str, limit: int = 200) -> str:
+    """Request text for a log line: non-printable and non-ASCII characters as escapes, bounded, quoted."""
+    clipped = text[:limit]
+    clean = "".join(ch if " " <= ch <= "~" and ch != "\\" else ch.encode("unicode_escape").decode() for ch in clipped)
+    if _needs_quote(clean) or len(text) > limit:
+        return repr(clean + ("..." if len(text) > limit else ""))
+    return clean
+
+
+def _needs_quote(text: str) -> bool:
+    return not text or any(ch in " '\"" for ch in text)
+
+
 def lambda_context(request_id: str) -> SimpleNamespace:
     return SimpleNamespace(
         function_name="speke-keyprovider-local",
@@ -150,12 +180,48 @@ class KeyProviderServer(ThreadingHTTPServer):
         self.log_line = log
         self.invoke_lock = threading.Lock()  # one Lambda container handles one request at a time
         self.delivery_lock = threading.Lock()  # the key delivery function: its own container
+        self.slots = threading.BoundedSemaphore(int(os.environ.get("LOCAL_SERVER_MAX_CONNECTIONS", MAX_CONNECTIONS)))
+        self.socket_timeout = float(os.environ.get("LOCAL_SERVER_SOCKET_TIMEOUT", SOCKET_TIMEOUT))
+        self.request_deadline = float(os.environ.get("LOCAL_SERVER_REQUEST_DEADLINE", REQUEST_DEADLINE))
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):  # full: close at once rather than queue a thread
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
     server: KeyProviderServer
     server_version = "speke-keyprovider-local"
     sys_version = ""
+    timeout = SOCKET_TIMEOUT  # StreamRequestHandler: applied to the connection's socket
+
+    def setup(self) -> None:
+        self.timeout = self.server.socket_timeout
+        super().setup()
+        self._deadline = threading.Timer(self.server.request_deadline, self._expire)
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def finish(self) -> None:
+        self._deadline.cancel()
+        with contextlib.suppress(OSError):  # the client went away or the deadline cut the connection
+            super().finish()
+
+    def _expire(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def do_POST(self) -> None:
         self._handle("POST")
@@ -181,10 +247,30 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return
 
+    def _read_body(self, length: int) -> bytes:
+        chunks: list[bytes] = []
+        remaining = length
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, _READ_CHUNK))
+            if not chunk:
+                raise ConnectionError("client closed the connection before sending its body")
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
     def _handle(self, method: str) -> None:
         started = time.perf_counter()
         path, _, query = self.path.partition("?")
-        status, headers, body = self._answer(method, path, query)
+        try:
+            status, headers, body = self._answer(method, path, query)
+        except (TimeoutError, ConnectionError):
+            self.close_connection = True
+            self.server.log_line(f"{time.strftime('%H:%M:%S')} {method} {printable(path)} connection lost")
+            return
+        except Exception as exc:
+            self.close_connection = True
+            status, headers, body = 500, dict(_JSON), b'{"message":"Internal server error"}'
+            self.server.log_line(f"local server failure: {type(exc).__name__}")
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -193,34 +279,47 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if method != "HEAD":
             self.wfile.write(body)
         self.server.log_line(
-            f"{time.strftime('%H:%M:%S')} {method} {path} {status} "
+            f"{time.strftime('%H:%M:%S')} {method} {printable(path)} {status} "
             f"{(time.perf_counter() - started) * 1000:.1f}ms {len(body)}B"
         )
 
     def _answer(self, method: str, path: str, query: str) -> tuple[int, dict[str, str], bytes]:
-        json_headers = {"Content-Type": "application/json"}
-        length_text = self.headers.get("Content-Length", "0")
-        try:
-            length = int(length_text)
-        except ValueError:
+        json_headers = dict(_JSON)
+        length_text = self.headers.get("Content-Length", "0").strip()
+        if not length_text.isascii() or not length_text.isdigit() or len(length_text) > 12:
+            self.close_connection = True
             return 400, json_headers, b'{"message":"Invalid Content-Length"}'
+        length = int(length_text)
         if length > API_GATEWAY_MAX_BODY:
             self.close_connection = True
             return 413, json_headers, b'{"message":"Request Too Long"}'
-        body = self.rfile.read(length) if length > 0 else b""
         if self.server.delivery_handler is not None and is_delivery_path(path):
-            return self._deliver(method, path, query, body)
+            # key delivery: tokens, not SigV4 (the function checks them); bodies are small and bounded there
+            return self._deliver(method, path, query, self._read_body(length))
+        # Nothing is read from the body until the request has a route and well-formed, in-scope signature
+        # headers: an unsigned client cannot make this server buffer its body.
         if ROUTES.get(path) != method:
+            self.close_connection = True
             status = 403 if path not in ROUTES else 405
             return status, json_headers, b'{"message":"Missing Authentication Token"}'
         headers = {name: value for name, value in self.headers.items()}
         bound_host, bound_port = self.server.server_address[:2]
-        host = self.headers.get("Host", f"{bound_host!s}:{bound_port}")
+        host = self.headers.get("Host", f"{bound_host!s}:{bound_port}").strip()
+        if not _HOST.fullmatch(host):
+            self.close_connection = True
+            return 400, json_headers, b'{"message":"Invalid Host header"}'
+        try:
+            check_authorization(headers, self.server.creds)
+        except SigV4Rejected as exc:
+            self.close_connection = True
+            return 403, json_headers, json.dumps({"message": str(exc)}).encode()
+        body = self._read_body(length)
         url = f"http://{host}{self.path}"
         try:
             access_key = verify(method, url, headers, body, self.server.creds)
-        except SigV4Rejected as exc:
-            return 403, json_headers, json.dumps({"message": str(exc)}).encode()
+        except (SigV4Rejected, ValueError) as exc:
+            message = str(exc) if isinstance(exc, SigV4Rejected) else "Invalid request URL"
+            return 403, json_headers, json.dumps({"message": message}).encode()
         params = dict(item.partition("=")[::2] for item in query.split("&") if item)
         event = rest_proxy_event(
             body,

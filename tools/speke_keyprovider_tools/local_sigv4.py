@@ -1,11 +1,16 @@
 """SigV4 verification for the local server (``make run``), doing what API Gateway's AWS_IAM
 authorisation does: the signature must be valid for our credentials, service ``execute-api``, our
 region, and no older (or newer) than five minutes. The signature itself is recomputed with botocore.
+
+The signature always covers the body received: the canonical request is built over the SHA-256 of the bytes
+that arrived, never over a client-supplied ``X-Amz-Content-SHA256``. When a client sends (and signs) that
+header it must equal the real hash; ``UNSIGNED-PAYLOAD`` and the streaming forms are refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import re
 from collections.abc import Mapping
@@ -17,9 +22,11 @@ from botocore.credentials import Credentials
 
 MAX_SKEW = dt.timedelta(minutes=5)
 _AUTH = re.compile(
-    r"^AWS4-HMAC-SHA256\s+Credential=(?P<ak>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)"
-    r"/aws4_request,\s*SignedHeaders=(?P<signed>[a-z0-9;\-]+),\s*Signature=(?P<sig>[0-9a-f]{64})$"
+    r"AWS4-HMAC-SHA256\s+Credential=(?P<ak>[^/,\s]+)/(?P<date>[0-9]{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)"
+    r"/aws4_request,\s*SignedHeaders=(?P<signed>[a-z0-9;\-]+),\s*Signature=(?P<sig>[0-9a-f]{64})"
 )
+_AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")  # ASCII digits only (strptime's %Y takes any Unicode digit)
+CONTENT_SHA256 = "x-amz-content-sha256"
 
 
 class SigV4Rejected(Exception):
@@ -34,20 +41,17 @@ class LocalCredentials:
     service: str = "execute-api"
 
 
-def verify(
-    method: str,
-    url: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    creds: LocalCredentials,
-    now: dt.datetime | None = None,
-) -> str:
-    """Verify a SigV4-signed request; returns the access key id. Raises ``SigV4Rejected``."""
+def check_authorization(
+    headers: Mapping[str, str], creds: LocalCredentials, now: dt.datetime | None = None
+) -> re.Match[str]:
+    """Everything that can be checked before the body is read (header syntax, key id, scope, date, skew,
+    signed header names), so an unsigned or mis-scoped request is refused without reading its body.
+    Raises ``SigV4Rejected``."""
     lower = {k.lower(): v for k, v in headers.items()}
     auth = lower.get("authorization")
     if not auth:
         raise SigV4Rejected("Missing Authentication Token")
-    match = _AUTH.match(auth.strip())
+    match = _AUTH.fullmatch(auth.strip())
     if not match:
         raise SigV4Rejected("Authorization header is not a valid SigV4 signature")
     if not hmac.compare_digest(match["ak"], creds.access_key_id):
@@ -57,6 +61,8 @@ def verify(
     if match["region"] != creds.region:
         raise SigV4Rejected(f"Credential should be scoped to a valid region: '{creds.region}'")
     amz_date = lower.get("x-amz-date", "")
+    if not _AMZ_DATE.fullmatch(amz_date):
+        raise SigV4Rejected("Missing or malformed X-Amz-Date")
     try:
         signed_at = dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
     except ValueError:
@@ -72,8 +78,34 @@ def verify(
     missing = [name for name in signed_names if name not in lower]
     if missing:
         raise SigV4Rejected("A signed header is missing from the request")
-    request = AWSRequest(method=method, url=url, data=body, headers={name: lower[name] for name in signed_names})
+    return match
+
+
+def verify(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    creds: LocalCredentials,
+    now: dt.datetime | None = None,
+) -> str:
+    """Verify a SigV4-signed request; returns the access key id. Raises ``SigV4Rejected``."""
+    match = check_authorization(headers, creds, now)
+    lower = {k.lower(): v for k, v in headers.items()}
+    amz_date = lower["x-amz-date"]
+    signed_names = match["signed"].split(";")
+    body_sha256 = hashlib.sha256(body).hexdigest()
+    claimed = lower.get(CONTENT_SHA256)
+    if claimed is not None and not hmac.compare_digest(claimed.strip(), body_sha256):
+        raise SigV4Rejected(
+            "X-Amz-Content-SHA256 does not match the body received (UNSIGNED-PAYLOAD and streaming are refused)"
+        )
+    signed = {name: lower[name] for name in signed_names}
+    if CONTENT_SHA256 in signed:  # botocore takes this header as the payload hash: it is the real one (checked)
+        signed[CONTENT_SHA256] = body_sha256
+    request = AWSRequest(method=method, url=url, data=body, headers=signed)
     request.context["timestamp"] = amz_date
+    request.context["payload_signing_enabled"] = True  # else botocore signs UNSIGNED-PAYLOAD over https
     signer = SigV4Auth(Credentials(creds.access_key_id, creds.secret_access_key), creds.service, creds.region)
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
     if not hmac.compare_digest(expected, match["sig"]):

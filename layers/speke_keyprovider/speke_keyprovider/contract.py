@@ -20,6 +20,8 @@ NOT_SUPPORTED = "Requested CPIX encryption contract not supported"
 
 
 def validate_contract(request: CpixRequest) -> None:
+    """Linear in the size of the contract: O(rules + filters + periods), whatever their mix (the parser
+    bounds each count; ``cpix.elements.MAX_*``)."""
     rules = request.usage_rules
     if not any(rule.video_filters or rule.audio_filters for rule in rules):
         raise ContractError(MISSING, reason=Reason.CONTRACT_MISSING)
@@ -33,8 +35,7 @@ def validate_contract(request: CpixRequest) -> None:
     for kid in kids:
         if kid not in rules_per_kid:
             raise ContractError(f"{MALFORMED}: no ContentKeyUsageRule for KID {kid}")
-    for period, group in _groups(rules, [period.id for period in request.periods]):
-        _check_group(period, group)
+    _check_groups(rules, [period.id for period in request.periods])
 
 
 def _check_rule(rule: UsageRule, kids: set[uuid.UUID], period_ids: set[str]) -> None:
@@ -83,11 +84,49 @@ def _check_range(low: int | None, high: int | None, what: str, where: str) -> No
         raise ContractError(f"{MALFORMED}: {what} range is empty in {where}")
 
 
-def _groups(rules: list[UsageRule], period_ids: list[str]) -> list[tuple[str | None, list[UsageRule]]]:
-    """Rules per key period; a rule without KeyPeriodFilter applies to every period."""
+def _check_groups(rules: list[UsageRule], period_ids: list[str]) -> None:
+    """Per key period (or for the document when it has none), each intendedTrackType once and ALL alone;
+    a rule without KeyPeriodFilter applies to every period.
+
+    The rules of a period are the period-free ones plus those naming it. Both are counted once (the
+    period-free ones for all periods together), so the check is linear, not periods x rules; the error
+    names the same period and track type as a per-period walk in document order would."""
     if not period_ids:
-        return [(None, rules)]
-    return [(pid, [r for r in rules if not r.period_ids or pid in r.period_ids]) for pid in period_ids]
+        _check_group(None, rules)
+        return
+    shared = [(n, rule) for n, rule in enumerate(rules) if not rule.period_ids]
+    by_period: dict[str, list[tuple[int, UsageRule]]] = {}
+    for n, rule in enumerate(rules):
+        for pid in dict.fromkeys(rule.period_ids):
+            by_period.setdefault(pid, []).append((n, rule))
+    shared_first: dict[str, int] = {}
+    shared_count: Counter[str] = Counter()
+    for n, rule in shared:
+        shared_first.setdefault(rule.track_type, n)
+        shared_count[rule.track_type] += 1
+    shared_duplicate = min(
+        ((first, track) for track, first in shared_first.items() if shared_count[track] > 1), default=None
+    )
+    for pid in period_ids:
+        own = by_period.get(pid, [])
+        first: dict[str, int] = {}
+        count: Counter[str] = Counter()
+        for n, rule in own:
+            first.setdefault(rule.track_type, n)
+            count[rule.track_type] += 1
+        candidates = [
+            (min(n, shared_first.get(track, n)), track)
+            for track, n in first.items()
+            if count[track] + shared_count[track] > 1
+        ]
+        if shared_duplicate is not None:
+            candidates.append(shared_duplicate)
+        where = f"key period {pid[:80]!r}"
+        if candidates:
+            track = min(candidates)[1]
+            raise ContractError(f"{MALFORMED}: intendedTrackType {track} is not unique in {where}")
+        if (ALL in count or ALL in shared_count) and len(own) + len(shared) > 1:
+            raise ContractError(f"{MALFORMED}: {ALL} must be the only ContentKeyUsageRule in {where}")
 
 
 def _check_group(period: str | None, rules: list[UsageRule]) -> None:

@@ -1,7 +1,8 @@
 """The key exchange, start to end, without HTTP or AWS: CPIX bytes in, CPIX bytes out.
 
-parse -> encryption contract -> DRM systems -> trust (certificates) -> keys -> wrap -> signal -> render.
-Every check that can refuse a request runs before a single key is derived.
+parse -> encryption contract -> DRM systems -> trust (certificates) -> signalling -> answer size -> keys -> wrap
+-> render. Every check that can refuse a request runs before a single key is derived (the answer's size is
+predicted from the request; the rendered size is checked again before returning).
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import drm, kid_override
+from . import answer_size, drm, kid_override
 from .contract import validate_contract
 from .cpix import v2_1_answer
 from .cpix.answer_rules import answer_rules, drop_undefined_children
 from .cpix.dialect import V2_0, V2_1, Dialect
 from .cpix.model import CpixRequest
 from .cpix.parse import parse_request
-from .cpix.render import render_response
+from .cpix.render import render_response, signal_values
 from .errors import EncryptionRequired
 from .key_sources import KeySource
 from .key_wrapping import DeliveryKeys
@@ -79,10 +80,16 @@ class KeyExchange:
             check_certificate(recipient.certificate_der, now=now, allowlist=self._settings.trusted_cert_sha256)
             for recipient in request.recipients
         ]
+        signalling = self._settings.signalling
+        signals = signal_values(request, signalling)  # KID-sized values: an override changes none of the sizes
+        answer_size.check_predicted(
+            request, len(cpix_body), signals, certificates, random_explicit_iv=signalling.derived_explicit_iv
+        )
         requested_kids = tuple(str(kid) for kid in request.kids)
         if planned is not None:
             overrides = self._key_source.override_kids(request.content_id, [item.source for item in planned])
             kid_override.apply(request, {item.kid: overrides[item.source] for item in planned})
+            signals = signal_values(request, signalling)  # the signalling carries the overriding kids
         if v21 is not None:
             v2_1_answer.add_signalling(request, v21)
         keys = self._key_source.content_keys(request.content_id, request.kids)
@@ -91,11 +98,13 @@ class KeyExchange:
         body = render_response(
             request,
             keys,
-            signalling=self._settings.signalling,
+            signalling=signalling,
             delivery=delivery,
             certificates=certificates,
             explicit_ivs=explicit_ivs,
+            signals=signals,
         )
+        answer_size.check_rendered(body)
         return KeyExchangeResult(
             body=body,
             dialect=request.dialect,

@@ -51,15 +51,15 @@ SETTINGS: dict[str, str] = {
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
 
-_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # The one boolean grammar of every flag (case-insensitive, surrounding blanks ignored; empty = false).
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 # arn:<partition>:iam|sts::<account>:<resource>
-_CALLER_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$")
+_CALLER_ARN = re.compile(r"arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+")
 # CloudWatch: ASCII letters, digits and . - _ / # : space; at most 255; not the AWS/ prefix.
-_METRICS_NAMESPACE = re.compile(r"^[0-9A-Za-z.\-_/#: ]{1,255}$")
-_PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,254}$")
+_METRICS_NAMESPACE = re.compile(r"[0-9A-Za-z.\-_/#: ]{1,255}")
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 _T = TypeVar("_T")
 _SAMPLE_KID = uuid.UUID("0f083e4e-b831-4a3d-917e-ce78076e54aa")
 
@@ -195,7 +195,7 @@ def parse_fingerprints(text: str, *, name: str | None = None) -> frozenset[str]:
         value = item.strip().replace(":", "").lower()
         if not value:
             continue
-        if not _SHA256_HEX.match(value):
+        if not _SHA256_HEX.fullmatch(value):
             raise ConfigurationError(f"{name or 'TRUSTED_CERT_SHA256'} must list SHA-256 fingerprints in hex")
         values.add(value)
     return frozenset(values)
@@ -226,7 +226,7 @@ def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 def _caller_arns(env: Mapping[str, str]) -> tuple[str, ...]:
     arns = _csv(env, "ALLOWED_CALLER_ARNS")
     for arn in arns:
-        if not _CALLER_ARN.match(arn):
+        if not _CALLER_ARN.fullmatch(arn):
             raise ConfigurationError(
                 "ALLOWED_CALLER_ARNS must list IAM or STS ARNs (arn:aws:iam::123456789012:role/Name, ...)"
             )
@@ -281,14 +281,14 @@ def _template(env: Mapping[str, str], name: str, default: str, *, schemes: tuple
 
 def _service_name(env: Mapping[str, str]) -> str:
     value = env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME
-    if not _PRINTABLE_ASCII.match(value):
+    if not _PRINTABLE_ASCII.fullmatch(value):
         raise ConfigurationError("POWERTOOLS_SERVICE_NAME must be 1 to 255 printable ASCII characters")
     return value
 
 
 def _metrics_namespace(env: Mapping[str, str]) -> str:
     value = env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_METRICS_NAMESPACE
-    if not _METRICS_NAMESPACE.match(value) or value.startswith("AWS/"):
+    if not _METRICS_NAMESPACE.fullmatch(value) or value.startswith("AWS/"):
         raise ConfigurationError(
             "POWERTOOLS_METRICS_NAMESPACE must be a CloudWatch namespace: at most 255 of A-Z a-z 0-9 . - _ / # : "
             "and space, not starting with AWS/"
@@ -306,7 +306,7 @@ def _log_level(env: Mapping[str, str]) -> str:
 # --- key delivery to players (docs/key-delivery.md) -------------------------------------------------------------
 
 DELIVERY_MODES = ("none", "aes128", "aes128+clearkey")
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -352,7 +352,7 @@ class DeliverySettings:
         accept_cookies = read_bool(env, "KEY_DELIVERY_ACCEPT_COOKIES", False)
         origins = _csv(env, "KEY_DELIVERY_ALLOWED_ORIGINS")
         for origin in origins:
-            if origin != "*" and not _ORIGIN.match(origin):
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
                 raise ConfigurationError(
                     "KEY_DELIVERY_ALLOWED_ORIGINS must list origins (scheme://host[:port], no path) or *"
                 )

@@ -41,9 +41,9 @@ _WITH_HLS = frozenset({"widevine", "playready", "fairplay", "aes128"})
 HDCP_LEVELS = frozenset({"TYPE-0", "TYPE-1", "NONE"})
 ANY_TRACK = "*"
 
-_TRACK = re.compile(r"^(?:\*|[A-Za-z0-9_+\-]{1,64})$")
-_ROBUSTNESS = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
-_CPC_LABELS = re.compile(r"^[A-Za-z0-9_.\-]{1,64}(?:/[A-Za-z0-9_.\-]{1,64}){0,7}$")
+_TRACK = re.compile(r"(?:\*|[A-Za-z0-9_+\-]{1,64})")
+_ROBUSTNESS = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+_CPC_LABELS = re.compile(r"[A-Za-z0-9_.\-]{1,64}(?:/[A-Za-z0-9_.\-]{1,64}){0,7}")
 _MAX_FRAGMENT = 4096
 
 SystemTrack = tuple[str, str]  # (systemId, intendedTrackType or "*")
@@ -103,7 +103,7 @@ def _entries(env: Mapping[str, str], name: str) -> list[tuple[str, str]]:
 
 
 def _track(name: str, text: str) -> str:
-    if not _TRACK.match(text):
+    if not _TRACK.fullmatch(text):
         raise ConfigurationError(f"{name}: {text[:64]!r} is not an intendedTrackType (or *)")
     return text
 
@@ -144,13 +144,13 @@ def _hdcp_level(name: str, value: str) -> str:
 
 
 def _robustness(name: str, value: str) -> str:
-    if not _ROBUSTNESS.match(value):
+    if not _ROBUSTNESS.fullmatch(value):
         raise ConfigurationError(f"{name}: a robustness value is 1 to 64 characters of [A-Za-z0-9_.:-]")
     return value
 
 
 def _cpc_labels(name: str, value: str) -> str:
-    if not _CPC_LABELS.match(value):
+    if not _CPC_LABELS.fullmatch(value):
         raise ConfigurationError(f"{name}: give LABEL[/LABEL] (1 to 8 labels of [A-Za-z0-9_.-], no KEYFORMAT)")
     return value
 

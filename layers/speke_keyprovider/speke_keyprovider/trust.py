@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 from .errors import CertificateNotTrusted, CertificateRejected, Forbidden
 
 MIN_RSA_BITS = 2048
+MAX_RSA_BITS = 16384
+# The one public exponent accepted: 65537 (F4), what every CA and key generator uses and NIST SP 800-56B's
+# minimum. Fixing it rules out exponents that turn RSA-OAEP into the identity: x^e = x for every x needs
+# lambda(n) | e - 1 = 2^16, so every prime factor p of n has p - 1 | 2^16 (a Fermat prime), and their product
+# (at most 3 * 5 * 17 * 257 * 65537) is far below 2^2047. Any other exponent (e = lambda(n) + 1, a huge one, an
+# even one) is refused.
+RSA_PUBLIC_EXPONENT = 65537
 ACCEPTED_SIGNATURE_HASHES = frozenset({"sha256", "sha384", "sha512"})
 
 
@@ -60,24 +67,23 @@ def _load(der: bytes) -> DeliveryCertificate:
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    try:  # every lazily parsed field is read here, so a malformed one is a 4xx, not a 500
+    # Every lazily parsed field is read here, and any exception parsing raises (ValueError, TypeError,
+    # UnsupportedAlgorithm, x509.InvalidVersion, or whatever a future release adds) is a 422, never a 500.
+    try:
         cert = x509.load_der_x509_certificate(der)
         public_key = cert.public_key()
         subject = cert.subject.rfc4514_string()[:200]
         not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+    except Exception:
         raise CertificateRejected("DeliveryData certificate is not a valid X.509 DER certificate") from None
     if not isinstance(public_key, rsa.RSAPublicKey):
         kind = type(public_key).__name__.replace("_", "").replace("PublicKey", "") or "non-RSA"
         raise CertificateRejected(f"DeliveryData certificate key must be RSA (got {kind})")
-    if public_key.key_size < MIN_RSA_BITS:
-        raise CertificateRejected(
-            f"DeliveryData certificate RSA key is {public_key.key_size} bits; at least {MIN_RSA_BITS} required"
-        )
+    _check_rsa_key(public_key)
     try:
         algorithm = cert.signature_hash_algorithm
         signature_hash = algorithm.name if algorithm is not None else None
-    except UnsupportedAlgorithm:
+    except (UnsupportedAlgorithm, ValueError):
         signature_hash = None
     if signature_hash not in ACCEPTED_SIGNATURE_HASHES:
         raise CertificateRejected(
@@ -93,6 +99,34 @@ def _load(der: bytes) -> DeliveryCertificate:
         key_bits=public_key.key_size,
         signature_hash=signature_hash,
     )
+
+
+def _check_rsa_key(public_key: rsa.RSAPublicKey) -> None:
+    """The key must be able to wrap: 2048..16384 bits, an odd modulus, the exponent 65537, and a trial
+    RSA-OAEP wrap that succeeds. Run when the certificate is loaded, so no refusal comes after a key is
+    derived."""
+    bits = public_key.key_size
+    if bits < MIN_RSA_BITS:
+        raise CertificateRejected(f"DeliveryData certificate RSA key is {bits} bits; at least {MIN_RSA_BITS} required")
+    if bits > MAX_RSA_BITS:
+        raise CertificateRejected(f"DeliveryData certificate RSA key is {bits} bits; at most {MAX_RSA_BITS} accepted")
+    numbers = public_key.public_numbers()
+    if numbers.n % 2 == 0:
+        raise CertificateRejected("DeliveryData certificate RSA modulus is even: not an RSA key")
+    if numbers.e != RSA_PUBLIC_EXPONENT:
+        shown = str(numbers.e) if numbers.e.bit_length() <= 64 else f"a {numbers.e.bit_length()}-bit number"
+        raise CertificateRejected(
+            f"DeliveryData certificate RSA public exponent is {shown}; {RSA_PUBLIC_EXPONENT} required"
+        )
+    from .key_wrapping import DOCUMENT_KEY_LENGTH, MAC_KEY_LENGTH, rsa_oaep_wrap
+
+    probe = bytes(range(1, 1 + max(DOCUMENT_KEY_LENGTH, MAC_KEY_LENGTH)))  # as long as the longest wrapped key
+    try:
+        wrapped = rsa_oaep_wrap(public_key, probe)
+    except Exception:
+        wrapped = b""
+    if len(wrapped) != (bits + 7) // 8 or probe in wrapped:
+        raise CertificateRejected("DeliveryData certificate RSA key cannot encrypt (trial RSA-OAEP wrap failed)")
 
 
 def certificate_fingerprint(der: bytes) -> str:

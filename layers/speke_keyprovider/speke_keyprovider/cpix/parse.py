@@ -1,7 +1,8 @@
 """Parse a SPEKE request into the one request model, whatever its dialect.
 
 The body is read once with defusedxml (``xml_reader``; the caller caps the size first), the root is checked,
-the dialect is decided once (``dialect.detect``, from the X-Speke-Version header and CPIX@version), and that
+the dialect is decided once (``dialect.detect``, from the X-Speke-Version header and CPIX@version), key-bearing
+elements and misplaced CPIX elements are refused wherever they are (``elements.check_document_content``), and that
 dialect's document rules build the ``CpixRequest`` (``v1``, ``v2``, ``v2_1``; shared element rules in ``elements``).
 """
 
@@ -13,7 +14,7 @@ from xml.etree.ElementTree import Element
 from ..errors import CpixError, Reason
 from . import v1, v2, v2_1
 from .dialect import V1, V2_0, V2_1, Dialect, detect
-from .elements import MAX_CONTENT_KEYS, parse_uuid
+from .elements import MAX_CONTENT_KEYS, check_document_content, parse_uuid
 from .model import CpixRequest
 from .namespaces import CPIX, cpix, local_name
 from .xml_reader import MAX_XML_DEPTH, parse_xml
@@ -34,6 +35,7 @@ def parse_request(body: bytes, speke_version: str | None = V2_0.speke_version) -
             reason=Reason.XML_NAMESPACE,
         )
     dialect = detect(speke_version, root.get("version"))
+    check_document_content(root)  # every dialect: whatever a request carries is echoed into the answer
     request = _RULES[dialect](root, dialect)
     raw_check = _RAW_CHECKS.get(dialect)
     if raw_check is not None:

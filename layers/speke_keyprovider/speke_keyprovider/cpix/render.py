@@ -34,6 +34,31 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+Signals = list[dict[drm.AnyChild, str]]
+"""The signalling texts of each DRMSystem of a request, in ``request.drm_systems`` order (no key needed)."""
+
+
+def signal_values(request: CpixRequest, signalling: SignallingSettings) -> Signals:
+    """Every requested signalling child's text, computed from kids, contentId, scheme and settings only, so
+    it can run (and its size be known) before any key is derived."""
+    scheme = request.scheme
+    registry = answer_rules(request.dialect).drm_systems
+    out: Signals = []
+    for system in request.drm_systems:
+        if not system.children:
+            out.append({})
+            continue
+        context = drm.KeySignalContext(
+            system_id=system.system_id,
+            kid=system.kid,
+            content_id=request.content_id,
+            scheme=scheme,
+            settings=signalling,
+        )
+        out.append(drm.signal(context, [drm.child_named(name) for name, _ in system.children], registry))
+    return out
+
+
 def render_response(
     request: CpixRequest,
     keys: dict[uuid.UUID, bytes],
@@ -42,9 +67,11 @@ def render_response(
     delivery: DeliveryKeys | None = None,
     certificates: Sequence[DeliveryCertificate] = (),
     explicit_ivs: Mapping[uuid.UUID, bytes] | None = None,
+    signals: Signals | None = None,
 ) -> bytes:
-    """``explicit_ivs``: the deployment's IV for keys the request sent without one (never random, never
-    from a key: ``KeySource.explicit_ivs``); a request's own explicitIV is always echoed as sent."""
+    """The answer's bytes. ``explicit_ivs``: the deployment's IV for keys the request sent without one (never
+    random, never from a key: ``KeySource.explicit_ivs``); a request's own explicitIV is always echoed as sent.
+    ``signals``: ``signal_values`` already computed for this request, else computed here."""
     root = request.root
     rules = answer_rules(request.dialect)
     if not rules.keeps_root_id:
@@ -67,21 +94,11 @@ def render_response(
             SubElement(SubElement(encrypted, enc("CipherData")), enc("CipherValue")).text = _b64(sealed.cipher_value)
             SubElement(secret, pskc("ValueMAC")).text = _b64(sealed.value_mac)
         _insert_data(key.element, data)
-    scheme = request.scheme
-    for system in request.drm_systems:
-        if not system.children:
-            continue
-        context = drm.KeySignalContext(
-            system_id=system.system_id,
-            kid=system.kid,
-            content_id=request.content_id,
-            scheme=scheme,
-            settings=signalling,
-        )
-        wanted = [drm.child_named(name) for name, _ in system.children]
-        values = drm.signal(context, wanted, rules.drm_systems)
-        for child, (_, element) in zip(wanted, system.children, strict=True):
-            element.text = values[child]
+    if signals is None:
+        signals = signal_values(request, signalling)
+    for system, values in zip(request.drm_systems, signals, strict=True):
+        for name, element in system.children:
+            element.text = values[drm.child_named(name)]
     return to_bytes(root)  # == ET.tostring(root, encoding="utf-8", xml_declaration=True), ~4x faster
 
 

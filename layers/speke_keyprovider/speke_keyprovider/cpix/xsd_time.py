@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 _DATETIME = re.compile(
-    r"^(?P<year>-?[0-9]{4,})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
+    r"(?P<year>-?[0-9]{4,})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
     r"T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?P<fraction>\.[0-9]+)?"
-    r"(?P<tz>Z|[+-][0-9]{2}:[0-9]{2})?$",
+    r"(?P<tz>Z|[+-][0-9]{2}:[0-9]{2})?",
     re.ASCII,
 )
 _DURATION = re.compile(
-    r"^(?P<sign>-)?P(?=[0-9T])(?:(?P<years>[0-9]+)Y)?(?:(?P<months>[0-9]+)M)?(?:(?P<days>[0-9]+)D)?"
-    r"(?:T(?=[0-9])(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+(?:\.[0-9]+)?)S)?)?$",
+    r"(?P<sign>-)?P(?=[0-9T])(?:(?P<years>[0-9]+)Y)?(?:(?P<months>[0-9]+)M)?(?:(?P<days>[0-9]+)D)?"
+    r"(?:T(?=[0-9])(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+(?:\.[0-9]+)?)S)?)?",
     re.ASCII,
 )
 _MAX_DIGITS = 18  # no component longer than this: bounded arithmetic whatever the request carries
@@ -68,7 +68,7 @@ class Duration:
 
 
 def parse_datetime(text: str) -> DateTime:
-    match = _DATETIME.match(text)
+    match = _DATETIME.fullmatch(text)
     if match is None:
         raise LexicalError("xs:dateTime expected (YYYY-MM-DDThh:mm:ss[.s][Z|(+|-)hh:mm])")
     if len(match["year"]) != 4 or (match["fraction"] and len(match["fraction"]) > _MAX_DIGITS):
@@ -108,7 +108,7 @@ def _timezone(text: str | None) -> dt.timezone | None:
 
 
 def parse_duration(text: str) -> Duration:
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text)
     if match is None or text.endswith("T"):
         raise LexicalError("xs:duration expected (PnYnMnDTnHnMnS)")
     parts = {name: match[name] for name in ("years", "months", "days", "hours", "minutes", "seconds")}

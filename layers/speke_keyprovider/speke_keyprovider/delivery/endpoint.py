@@ -33,7 +33,7 @@ from .tokens import Entitlement, TokenVerifier
 TOKEN_COOKIE = "speke_token"  # noqa: S105 - a cookie name
 TOKEN_QUERY = "token"  # noqa: S105 - a parameter name
 MAX_CONTENT_ID_CHARS = 1024
-_KID = re.compile(r"^[0-9a-fA-F]{8}(-?)[0-9a-fA-F]{4}\1[0-9a-fA-F]{4}\1[0-9a-fA-F]{4}\1[0-9a-fA-F]{12}$")
+_KID = re.compile(r"[0-9a-fA-F]{8}(-?)[0-9a-fA-F]{4}\1[0-9a-fA-F]{4}\1[0-9a-fA-F]{4}\1[0-9a-fA-F]{12}")
 _NOT_FOUND = "Not found: key delivery answers GET /keys/{contentId}/{kid} and POST /clearkey/{contentId}"
 _ALLOW = {"keys": "GET, OPTIONS", "clearkey": "POST, OPTIONS"}
 _ENDPOINT = {"keys": "aes128", "clearkey": "clearkey"}
@@ -272,6 +272,6 @@ def _content_id(segment: str) -> str:
 
 def _kid(segment: str) -> uuid.UUID:
     text = unquote(segment)
-    if not _KID.match(text):
+    if not _KID.fullmatch(text):
         raise BadRequest("The kid must be a UUID (32 hex digits, hyphens optional)")
     return uuid.UUID(text)

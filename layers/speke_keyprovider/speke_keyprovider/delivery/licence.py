@@ -14,7 +14,7 @@ from .errors import BadRequest
 
 MAX_KIDS = 64
 LICENCE_TYPE = "temporary"
-_BASE64URL = re.compile(r"^[A-Za-z0-9_-]{22}(==)?$")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]{22}(==)?")
 
 
 def b64url(data: bytes) -> str:
@@ -41,7 +41,7 @@ def parse_licence_request(body: bytes) -> list[uuid.UUID]:
         raise BadRequest("Only temporary licences are issued (type must be temporary)")
     out: list[uuid.UUID] = []
     for index, item in enumerate(kids):
-        if not isinstance(item, str) or not _BASE64URL.match(item):
+        if not isinstance(item, str) or not _BASE64URL.fullmatch(item):
             raise BadRequest(f"kids[{index}] is not the base64url of 16 bytes")
         try:
             kid = uuid.UUID(bytes=base64.urlsafe_b64decode(item[:22] + "=="))
