@@ -7,6 +7,7 @@ GET  /heartbeat       (same authorisation): 200 text/plain once the function's s
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -18,7 +19,7 @@ from speke_keyprovider.runtime import get_runtime
 from speke_keyprovider.settings import ObservabilitySettings
 
 
-def _message_as_is(message: str) -> str:
+def _message_as_is(message: Any) -> str:
     """Log messages here are plain text: keep them as they are (Powertools' default runs json.loads on every
     message to see whether it is JSON; a failed decode was ~15 % of each log line)."""
     return message

@@ -208,7 +208,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     timeout = SOCKET_TIMEOUT  # StreamRequestHandler: applied to the connection's socket
 
     def setup(self) -> None:
-        self.timeout = self.server.socket_timeout
+        self.timeout = self.server.socket_timeout  # type: ignore[misc]  # per connection: the server's setting
         super().setup()
         self._deadline = threading.Timer(self.server.request_deadline, self._expire)
         self._deadline.daemon = True

@@ -126,9 +126,9 @@ def cmd_compare(args: argparse.Namespace, out: Out, err: Out) -> int:
         )
     else:
         out.line(out.bold(f"compare A={sides[0][1]} ({sides[0][2]})  B={sides[1][1]} ({sides[1][2]})"))
-        headers = ["TRACK TYPE", "PERIOD", "KID A", "KID B", "KEY SHA-256 A", "KEY SHA-256 B", "AGREE"]
+        columns = ["TRACK TYPE", "PERIOD", "KID A", "KID B", "KEY SHA-256 A", "KEY SHA-256 B", "AGREE"]
         if args.show_keys:
-            headers += ["KEY A (hex)", "KEY B (hex)"]
+            columns += ["KEY A (hex)", "KEY B (hex)"]
         table = []
         for row in rows:
             cells = [
@@ -143,7 +143,7 @@ def cmd_compare(args: argparse.Namespace, out: Out, err: Out) -> int:
             if args.show_keys:
                 cells += [row["key_a"] or "-", row["key_b"] or "-"]
             table.append(cells)
-        out.table(headers, table)
+        out.table(columns, table)
         for label, _, _, report in sides:
             for violation in report.violations:
                 out.line(f"  {out.red('x')} {label}: {violation}")

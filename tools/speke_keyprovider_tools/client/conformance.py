@@ -281,10 +281,11 @@ class _Checker:
             answered[(rule.get("intendedTrackType", ""), period.get("periodId") if period is not None else None)] = kid
         periods = {attrs["id"]: attrs for attrs in self.built.period_attributes}
         for key in self.built.keys:
-            kid = answered.get((key.track_type, key.period_id))
-            if kid is None:
+            found = answered.get((key.track_type, key.period_id))
+            if found is None:
                 self.fail(f"no ContentKeyUsageRule for {key.track_type} in period {key.period_id!r} in the answer")
                 continue
+            kid = found
             if kid == str(key.kid):
                 self.fail(f"KID {kid} ({key.track_type}) echoed: KID override expected the provider's own KID")
             elif uuid.UUID(kid).version != 8:
@@ -320,10 +321,11 @@ class _Checker:
         if n_asked != n_got:
             self.fail(f"{list_name} has {n_got} {item_name}, the request had {n_asked}")
         if self.kid_override and list_name == "ContentKeyUsageRuleList":
-            asked = parse(self.built.xml)
-            asked = child(asked, CPIX, list_name)
-            for rule in children(asked, CPIX, item_name):  # the request's contract with the answered KIDs
-                rule.set("kid", self.kid_map.get(str(uuid.UUID(rule.get("kid", ""))), rule.get("kid", "")))
+            asked_list = child(parse(self.built.xml), CPIX, list_name)
+            if asked_list is not None:
+                asked = asked_list  # the request's contract with the answered KIDs
+                for rule in children(asked, CPIX, item_name):
+                    rule.set("kid", self.kid_map.get(str(uuid.UUID(rule.get("kid", ""))), rule.get("kid", "")))
         if _canon(asked) != _canon(got):
             self.fail(f"{list_name} differs from the request: the {what} must be echoed unchanged")
 

@@ -161,7 +161,7 @@ class BuiltRequest:
     scheme: str
     keys: list[RequestedKey]
     systems: list[RequestedSystem] = field(default_factory=list)
-    periods: list[tuple[str, int]] = field(default_factory=list)
+    periods: Sequence[tuple[str, int | None]] = field(default_factory=list)  # (id, index: None in start-end timing)
     certificate_der: bytes | None = None
     video_preset: str = ""
     audio_preset: str = ""
