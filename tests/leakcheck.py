@@ -17,8 +17,9 @@ For the whole session it records
 * everything a tracer sends: a stand-in for the X-Ray daemon (UDP on 127.0.0.1, ``XRayDaemonStandIn``) runs for
   the whole session and ``AWS_XRAY_DAEMON_ADDRESS`` points at it, so every segment the X-Ray SDK emits, in
   process or in a child process, is scanned;
-* every answer of a Powertools resolver (the handler's ``app.resolve``): its headers, and its body when it is
-  not a 2xx (an error body never carries a key);
+* every answer of the key provider's routes (``rest_routes.Answer.proxy_result``) and of a Powertools resolver
+  (the key delivery handler's ``app.resolve``): its headers, and its body when it is not a 2xx (an error body
+  never carries a key);
 * whatever a test hands over with ``record_text`` / ``record_secret`` (other channels, other processes).
 
 At the end it looks for every secret in every text, raw, hex (either case), base64 (standard and
@@ -289,6 +290,20 @@ def _install_delivery() -> None:
             return result
 
         _patch(ApiGatewayResolver, "resolve", resolve_and_record)
+
+    with contextlib.suppress(ImportError):  # every answer of the key provider's own routes
+        from speke_keyprovider.rest_routes import Answer
+
+        proxy_result = Answer.__dict__["proxy_result"]
+
+        @functools.wraps(proxy_result)
+        def proxy_result_and_record(self: Any) -> Any:
+            result = proxy_result(self)
+            with contextlib.suppress(Exception):
+                _record_answer(result)
+            return result
+
+        _patch(Answer, "proxy_result", proxy_result_and_record)
 
 
 def _record_answer(result: Any) -> None:

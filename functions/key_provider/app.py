@@ -9,12 +9,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from collections.abc import Mapping
+
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from speke_keyprovider import call_budget, speke_http, trust
 from speke_keyprovider.errors import BackendUnavailable, ConfigurationError, Reason, SpekeError
+from speke_keyprovider.rest_routes import Answer, RestRoutes
 from speke_keyprovider.runtime import get_runtime
 from speke_keyprovider.settings import ObservabilitySettings
 
@@ -31,7 +33,7 @@ def _message_as_is(message: Any) -> str:
 observability = ObservabilitySettings.from_env(strict=False)
 logger = Logger(service=observability.service_name, level=observability.log_level, json_deserializer=_message_as_is)
 metrics = Metrics(namespace=observability.metrics_namespace, service=observability.service_name)
-app = APIGatewayRestResolver()
+routes = RestRoutes()
 
 
 def _count_answered(key_count: int, *, encrypted: bool) -> None:
@@ -48,18 +50,17 @@ def _count_refused(reason: Reason) -> None:
     metrics.add_metric(name=f"Rejected.{reason}", unit=MetricUnit.Count, value=1)
 
 
-@app.post("/copyProtection")
-def copy_protection() -> Response:
+@routes.route("POST", "/copyProtection")
+def copy_protection(event: Mapping[str, Any]) -> Answer:
     started = time.perf_counter()
-    event = app.current_event
     runtime = get_runtime()
-    caller = trust.caller_arn(event.raw_event.get("requestContext"))
+    caller = trust.caller_arn(event.get("requestContext"))
     logger.append_keys(caller=caller)
     trust.check_caller(caller, runtime.settings.allowed_caller_arns)
-    headers = event.raw_event.get("headers")
+    headers = event.get("headers")
     speke_version = speke_http.speke_version(headers)
     speke_http.check_content_type(headers)
-    body = speke_http.request_body(event.body, bool(event.is_base64_encoded), runtime.settings.max_request_bytes)
+    body = speke_http.request_body(event.get("body"), bool(event.get("isBase64Encoded")), runtime.settings.max_request_bytes)
     result = runtime.exchange.answer(body, speke_version)
     _count_answered(result.key_count, encrypted=result.encrypted)
     logger.info(
@@ -80,24 +81,41 @@ def copy_protection() -> Response:
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         },
     )
-    return Response(
-        status_code=200, body=result.body.decode("utf-8"), headers=speke_http.success_headers(result.dialect)
-    )
+    return Answer(200, result.body.decode("utf-8"), speke_http.success_headers(result.dialect))
 
 
-@app.get("/heartbeat")
-def heartbeat() -> Response:
+@routes.route("GET", "/heartbeat")
+def heartbeat(event: Mapping[str, Any]) -> Answer:
     """SPEKE v1's heartbeat: the caller is checked as for a key request, no key home is called."""
     runtime = get_runtime()
-    trust.check_caller(
-        trust.caller_arn(app.current_event.raw_event.get("requestContext")), runtime.settings.allowed_caller_arns
-    )
+    trust.check_caller(trust.caller_arn(event.get("requestContext")), runtime.settings.allowed_caller_arns)
     metrics.add_metric(name="Heartbeats", unit=MetricUnit.Count, value=1)
-    return Response(status_code=200, body=speke_http.HEARTBEAT_BODY, headers=speke_http.heartbeat_headers())
+    return Answer(200, speke_http.HEARTBEAT_BODY, speke_http.heartbeat_headers())
 
 
-@app.exception_handler(SpekeError)
-def refuse(error: SpekeError) -> Response:
+@routes.not_found
+def not_found(event: Mapping[str, Any]) -> Answer:
+    _count_refused(Reason.NOT_FOUND)
+    return Answer(
+        404,
+        "Not found: the key provider answers POST /copyProtection and GET /heartbeat only",
+        speke_http.error_headers(request_headers=event.get("headers")),
+    )
+
+
+def answer(event: Mapping[str, Any]) -> Answer:
+    """The one place that maps errors to HTTP: a route's answer, or the refusal its exception stands for."""
+    try:
+        return routes.find(event)(event)
+    except SpekeError as error:
+        return refuse(error, event.get("headers"))
+    except ConfigurationError as error:
+        return misconfigured(error, event.get("headers"))
+    except Exception as error:  # noqa: BLE001 - anything unexpected is a generic 500, never its text
+        return unexpected(error, event.get("headers"))
+
+
+def refuse(error: SpekeError, request_headers: object) -> Answer:
     retry_after = get_runtime().settings.retry_after_seconds if isinstance(error, BackendUnavailable) else None
     _count_refused(error.reason)
     log = logger.warning if error.status >= 500 else logger.info
@@ -105,35 +123,25 @@ def refuse(error: SpekeError) -> Response:
         "key request refused",
         extra={"outcome": "refused", "status": error.status, "reason": error.reason, "error": error.public_message},
     )
-    return Response(status_code=error.status, body=error.public_message, headers=speke_http.error_headers(retry_after))
-
-
-@app.not_found
-def not_found(error: Exception) -> Response:
-    _count_refused(Reason.NOT_FOUND)
-    return Response(
-        status_code=404,
-        body="Not found: the key provider answers POST /copyProtection and GET /heartbeat only",
-        headers=speke_http.error_headers(),
+    return Answer(
+        error.status, error.public_message, speke_http.error_headers(retry_after, request_headers=request_headers)
     )
 
 
-@app.exception_handler(ConfigurationError)
-def misconfigured(error: ConfigurationError) -> Response:
+def misconfigured(error: ConfigurationError, request_headers: object) -> Answer:
     _count_refused(Reason.MISCONFIGURED)
     logger.error("key provider misconfigured", extra={"outcome": "error", "status": 500, "error": str(error)})
-    return Response(status_code=500, body="Internal error", headers=speke_http.error_headers())
+    return Answer(500, "Internal error", speke_http.error_headers(request_headers=request_headers))
 
 
-@app.exception_handler(Exception)
-def unexpected(error: Exception) -> Response:
+def unexpected(error: Exception, request_headers: object) -> Answer:
     _count_refused(Reason.INTERNAL)
     # Type and location only: no exception text or locals, in case a library put data in a message.
     logger.error(
         "unexpected failure",
         extra={"outcome": "error", "status": 500, "error_type": type(error).__name__, "where": _where(error)},
     )
-    return Response(status_code=500, body="Internal error", headers=speke_http.error_headers())
+    return Answer(500, "Internal error", speke_http.error_headers(request_headers=request_headers))
 
 
 def _where(error: BaseException) -> str:
@@ -151,7 +159,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.set_correlation_id(request_context.get("requestId") if isinstance(request_context, dict) else None)
     # The AWS calls of this invocation answer before its remaining time runs out, or are given up (503/grace).
     with call_budget.invocation_deadline(context):
-        return app.resolve(event, context)
+        return answer(event if isinstance(event, dict) else {}).proxy_result()
 
 
 if observability.xray_tracing:  # optional: X-Ray costs ~300 ms of cold start

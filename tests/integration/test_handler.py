@@ -193,6 +193,68 @@ def test_hostile_input_is_refused_without_key_material(invoke, name):
     assert b"Traceback" not in body and b"Error(" not in body
 
 
+def _with(event: dict, **fields) -> dict:
+    return {**event, **fields}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # behind a custom domain's base path mapping, path carries the base path; resource is the template's
+        ({"path": "/speke/copyProtection"}, 200),
+        ({"resource": None}, 200),  # a hand-made event with a path only
+        ({"resource": "/copyProtection/"}, 404),
+        ({"resource": "/copyprotection", "path": "/copyprotection"}, 404),
+        ({"httpMethod": "PUT"}, 404),
+        ({"httpMethod": None}, 404),
+        ({"resource": ["/copyProtection"]}, 404),
+    ],
+    ids=["base-path-mapping", "path-only", "trailing-slash", "case", "PUT", "no-method", "resource-not-text"],
+)
+def test_routing_is_on_method_and_resource(invoke, change, expected):
+    event = _with(rest_event(d.document()), **change)
+    if event.get("resource") is None:
+        event.pop("resource")
+    status, headers, body = invoke(event)
+    assert status == expected, body[:200]
+    if expected == 404:
+        assert body.startswith(b"Not found") and headers["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize("event", [None, [], "copyProtection", {}], ids=["None", "list", "text", "empty"])
+def test_an_event_that_is_not_a_proxy_event_is_404(app, lambda_context, event):
+    result = app.lambda_handler(event, lambda_context)
+    assert result["statusCode"] == 404 and result["isBase64Encoded"] is False
+    assert result["multiValueHeaders"]["Content-Type"] == ["text/plain; charset=utf-8"]
+
+
+@pytest.mark.parametrize(
+    ("version", "version_answered", "user_agent"),
+    [
+        ("2.0", "2.0", "X-Speke-User-Agent"),
+        ("2.1", "2.1", "X-Speke-User-Agent"),
+        (" 2.1 ", "2.1", "X-Speke-User-Agent"),
+        (None, None, "Speke-User-Agent"),  # SPEKE v1 (or a v2 request without its header): v1's header names
+        ("3.0", None, "X-Speke-User-Agent"),  # nothing echoed that this provider does not speak
+    ],
+)
+def test_a_refusal_answers_in_the_dialect_the_header_names(invoke, version, version_answered, user_agent):
+    headers = {"Content-Type": "application/xml", **({"X-Speke-Version": version} if version is not None else {})}
+    status, answered, body = invoke(rest_event(b"<not-cpix/>", headers=headers))
+    assert 400 <= status < 500, body
+    assert answered.get("X-Speke-Version") == version_answered
+    assert answered[user_agent].startswith("speke-keyprovider/")
+    other = {"X-Speke-User-Agent", "Speke-User-Agent"} - {user_agent}
+    assert not other & set(answered)
+
+
+@pytest.mark.parametrize("headers", [["X-Speke-Version", "2.0"], "X-Speke-Version: 2.0", {1: "2.0"}])
+def test_headers_of_any_shape_give_a_4xx_not_a_500(invoke, headers):
+    event = {**rest_event(d.document()), "headers": headers, "multiValueHeaders": None}
+    status, _, body = invoke(event)
+    assert 400 <= status < 500, body
+
+
 def test_caller_allowlist(invoke, handler_env):
     handler_env.setenv("ALLOWED_CALLER_ARNS", "arn:aws:iam::111122223333:role/SpekeMediaPackageRole")
     assert invoke(rest_event(d.document()))[0] == 200

@@ -171,6 +171,18 @@ SAMPLE_ANSWER = """
 """
 
 
+SAMPLE_ROUTE_ANSWER = """
+    import uuid
+    from speke_keyprovider.key_derivation import derive_cek
+    from speke_keyprovider.rest_routes import Answer
+
+    def test_answer():
+        cek = derive_cek(b"0123456789abcdef0123456789abcdef", "channel-1", uuid.UUID(int=7))
+        Answer(%d, %s, {"X-Detail": %s}).proxy_result()
+"""
+
+
+@pytest.mark.parametrize("sample", [SAMPLE_ANSWER, SAMPLE_ROUTE_ANSWER], ids=["resolver", "rest-routes"])
 @pytest.mark.parametrize(
     ("status", "body", "header", "where"),
     [
@@ -179,10 +191,16 @@ SAMPLE_ANSWER = """
         (503, '"Retry " + repr(cek)', '"none"', "error body (503)"),
     ],
 )
-def test_response_headers_and_error_bodies_are_scanned(tmp_path, status, body, header, where):
-    result = _session(tmp_path, SAMPLE_ANSWER % (status, body, header))
+def test_response_headers_and_error_bodies_are_scanned(tmp_path, sample, status, body, header, where):
+    result = _session(tmp_path, sample % (status, body, header))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "LEAK: CEK #" in result.stdout and where in result.stdout
+
+
+@pytest.mark.parametrize("sample", [SAMPLE_ANSWER, SAMPLE_ROUTE_ANSWER], ids=["resolver", "rest-routes"])
+def test_a_clean_answer_passes(tmp_path, sample):
+    result = _session(tmp_path, sample % (200, '"ok"', '"none"'))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_a_clear_200_body_is_not_an_error_body(tmp_path):

@@ -11,19 +11,20 @@ from typing import Any
 
 from . import USER_AGENT
 from .cpix.answer_rules import answer_rules
-from .cpix.dialect import V2_0, Dialect, check_header
+from .cpix.dialect import BY_HEADER, V2_0, Dialect, check_header
 from .errors import BadRequest, RequestTooLarge, UnsupportedMediaType
 
-SPEKE_VERSION: str = V2_0.speke_version or "2.0"
 XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 
 
 def header(headers: Mapping[str, Any] | None, name: str) -> str | None:
-    if not headers:
+    """A header's value, the name matched case-insensitively; ``None`` when absent, or when the event's
+    headers are not a mapping at all (API Gateway never sends that; a hand-made event may)."""
+    if not headers or not isinstance(headers, Mapping):
         return None
     wanted = name.lower()
     for key, value in headers.items():
-        if key.lower() == wanted:
+        if isinstance(key, str) and key.lower() == wanted:
             if isinstance(value, list):
                 value = value[0] if value else None
             return None if value is None else str(value)
@@ -81,12 +82,21 @@ def heartbeat_headers() -> dict[str, str]:
 HEARTBEAT_BODY = f"OK {USER_AGENT}"
 
 
-def error_headers(retry_after: int | None = None) -> dict[str, str]:
-    headers = {
-        "Content-Type": "text/plain; charset=utf-8",
-        "X-Speke-User-Agent": USER_AGENT,
-        "X-Speke-Version": SPEKE_VERSION,
-    }
+def error_headers(retry_after: int | None = None, *, request_headers: object = None) -> dict[str, str]:
+    """A refusal's headers, in the dialect the request's X-Speke-Version header names, as far as it tells:
+    a served v2 value is echoed with ``X-Speke-User-Agent`` (as a v2 answer does); no header (SPEKE v1, or a v2
+    request that forgot it) gets v1's ``Speke-User-Agent`` and no version header; any other value gets
+    ``X-Speke-User-Agent`` and no version header (nothing is echoed that this provider does not speak).
+    ``request_headers`` is read defensively (any shape), so building a refusal never fails."""
+    version = header(request_headers, "X-Speke-Version")  # type: ignore[arg-type] - any shape: read defensively
+    headers = {"Content-Type": "text/plain; charset=utf-8"}
+    if version is None:
+        headers["Speke-User-Agent"] = USER_AGENT
+    else:
+        headers["X-Speke-User-Agent"] = USER_AGENT
+        version = version.strip()
+        if version in BY_HEADER:
+            headers["X-Speke-Version"] = version
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return headers

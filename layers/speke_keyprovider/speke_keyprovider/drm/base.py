@@ -73,6 +73,12 @@ class KeySignalContext:
     settings: SignallingSettings
 
 
+def xml_text(text: str) -> str:
+    """XML character data escaping (``&``, ``<``, ``>``), as ``xml.sax.saxutils.escape`` does: that module's
+    import pulls in urllib.request, http.client and email, ~15 ms of cold start for three replacements."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
 def b64(data: bytes) -> str:
     """Standard base64 with padding, as ASCII text (the form every CPIX signalling element carries)."""
     return binascii.b2a_base64(data, newline=False).decode("ascii")  # == base64.b64encode, one call less

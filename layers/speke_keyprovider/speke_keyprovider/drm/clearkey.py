@@ -7,9 +7,7 @@ With ClearKey delivery on, ``ContentProtectionData`` also carries the licence UR
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
-
-from .base import CENC_SCHEMES, AnyChild, Child, KeySignalContext, b64, b64_text
+from .base import CENC_SCHEMES, AnyChild, Child, KeySignalContext, b64, b64_text, xml_text
 from .pssh_box import cenc_pssh_element, pssh_v1
 from .uri import key_uri
 
@@ -36,6 +34,6 @@ def render(ctx: KeySignalContext, children: frozenset[AnyChild]) -> dict[AnyChil
         fragment = cenc_pssh_element(pssh_b64)
         url = licence_url(ctx)
         if url is not None:
-            fragment += f'<dashif:Laurl xmlns:dashif="{DASHIF_CPS_NS}">{escape(url)}</dashif:Laurl>'
+            fragment += f'<dashif:Laurl xmlns:dashif="{DASHIF_CPS_NS}">{xml_text(url)}</dashif:Laurl>'
         out[Child.CONTENT_PROTECTION_DATA] = b64_text(fragment)
     return out
