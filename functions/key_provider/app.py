@@ -60,7 +60,9 @@ def copy_protection(event: Mapping[str, Any]) -> Answer:
     headers = event.get("headers")
     speke_version = speke_http.speke_version(headers)
     speke_http.check_content_type(headers)
-    body = speke_http.request_body(event.get("body"), bool(event.get("isBase64Encoded")), runtime.settings.max_request_bytes)
+    body = speke_http.request_body(
+        event.get("body"), bool(event.get("isBase64Encoded")), runtime.settings.max_request_bytes
+    )
     result = runtime.exchange.answer(body, speke_version)
     _count_answered(result.key_count, encrypted=result.encrypted)
     logger.info(

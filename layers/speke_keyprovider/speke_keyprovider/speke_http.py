@@ -88,7 +88,7 @@ def error_headers(retry_after: int | None = None, *, request_headers: object = N
     request that forgot it) gets v1's ``Speke-User-Agent`` and no version header; any other value gets
     ``X-Speke-User-Agent`` and no version header (nothing is echoed that this provider does not speak).
     ``request_headers`` is read defensively (any shape), so building a refusal never fails."""
-    version = header(request_headers, "X-Speke-Version")  # type: ignore[arg-type] - any shape: read defensively
+    version = header(request_headers, "X-Speke-Version") if isinstance(request_headers, Mapping) else None
     headers = {"Content-Type": "text/plain; charset=utf-8"}
     if version is None:
         headers["Speke-User-Agent"] = USER_AGENT
