@@ -7,9 +7,8 @@ GET  /heartbeat       (same authorisation): 200 text/plain once the function's s
 from __future__ import annotations
 
 import time
-from typing import Any
-
 from collections.abc import Mapping
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -113,7 +112,7 @@ def answer(event: Mapping[str, Any]) -> Answer:
         return refuse(error, event.get("headers"))
     except ConfigurationError as error:
         return misconfigured(error, event.get("headers"))
-    except Exception as error:  # noqa: BLE001 - anything unexpected is a generic 500, never its text
+    except Exception as error:  # anything unexpected is a generic 500, never its text
         return unexpected(error, event.get("headers"))
 
 
