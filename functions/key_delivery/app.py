@@ -94,4 +94,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 if os.environ.get("XRAY_TRACING", "false").strip().lower() == "true":
     from aws_lambda_powertools import Tracer
 
-    lambda_handler = Tracer(service=SERVICE).capture_lambda_handler(lambda_handler)
+    # Never capture the response (it is the served key, or a licence holding keys) or the error: a trace carries
+    # timing and the cold-start annotation only. Explicit here, so POWERTOOLS_TRACER_CAPTURE_* cannot turn it on.
+    lambda_handler = Tracer(service=SERVICE).capture_lambda_handler(
+        lambda_handler, capture_response=False, capture_error=False
+    )
