@@ -5,7 +5,7 @@ move, for before/after comparisons.
                                  [--target library|handler|handler-stub]
 
 ``--target library`` (default) counts ``KeyExchange.answer``; ``handler`` the real ``lambda_handler``
-(Powertools resolver, Logger, Metrics; file key home; stdout to /dev/null, so the log line and the EMF blob
+(route table, Powertools Logger and Metrics; file key home; stdout to /dev/null, so the log line and the EMF blob
 are formatted and written); ``handler-stub`` the same handler around a library whose answer is fixed, i.e.
 what the handler costs on its own.
 

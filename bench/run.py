@@ -94,7 +94,7 @@ def main() -> int:
         "source": str(common.SOURCE),
         "machine": common.machine_info(),
         "method": {
-            "warm": "bench/warm.py in a fresh process: the real lambda_handler (Powertools resolver, Logger, "
+            "warm": "bench/warm.py in a fresh process: the real lambda_handler (route table, Powertools Logger, "
             "Metrics) and KeyExchange.answer alone; Secrets Manager home against a loopback "
             "moto_server, secret fetched once then cached (timed runs make no AWS call); "
             f"{common.scenarios().__len__()} scenarios, each cycling 16 distinct requests; per-call "
