@@ -105,8 +105,8 @@ def main() -> int:
             "lambda_handler call); the function and library copied and compiled to .pyc as the layer "
             "build does (import_without_pyc: straight from the source tree, nothing compiled ahead); "
             "third-party packages with the .pyc pip wrote.",
-            "delivery": "bench/delivery.py in a fresh process: the key delivery lambda_handler (Powertools HTTP "
-            "resolver, Logger, Metrics) over HTTP API events, each case cycling 16 distinct (contentId, kid, "
+            "delivery": "bench/delivery.py in a fresh process: the key delivery lambda_handler (Powertools Logger, "
+            "Metrics) over HTTP API events, each case cycling 16 distinct (contentId, kid, "
             "token), every token verified (ES256 / RS256 / EdDSA from an inline JWKS, HS256 from a Secrets "
             "Manager secret on a loopback moto_server, cached); TokenVerifier.verify alone per algorithm; "
             "timed runs make no AWS call; every key checked against derive_cek.",

@@ -17,9 +17,9 @@ For the whole session it records
 * everything a tracer sends: a stand-in for the X-Ray daemon (UDP on 127.0.0.1, ``XRayDaemonStandIn``) runs for
   the whole session and ``AWS_XRAY_DAEMON_ADDRESS`` points at it, so every segment the X-Ray SDK emits, in
   process or in a child process, is scanned;
-* every answer of the key provider's routes (``rest_routes.Answer.proxy_result``) and of a Powertools resolver
-  (the key delivery handler's ``app.resolve``): its headers, and its body when it is not a 2xx (an error body
-  never carries a key);
+* every answer of both handlers (``lambda_proxy.Answer.proxy_result`` / ``http_api_result``) and of any Powertools
+  resolver (``ApiGatewayResolver.resolve``): its headers, and its body when it is not a 2xx (an error body never
+  carries a key);
 * whatever a test hands over with ``record_text`` / ``record_secret`` (other channels, other processes).
 
 At the end it looks for every secret in every text, raw, hex (either case), base64 (standard and
@@ -292,18 +292,20 @@ def _install_delivery() -> None:
         _patch(ApiGatewayResolver, "resolve", resolve_and_record)
 
     with contextlib.suppress(ImportError):  # every answer of the key provider's own routes
-        from speke_keyprovider.rest_routes import Answer
+        from speke_keyprovider.lambda_proxy import Answer
 
-        proxy_result = Answer.__dict__["proxy_result"]
+        def recording(shape: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            @functools.wraps(shape)
+            def shape_and_record(self: Any) -> Any:
+                result = shape(self)
+                with contextlib.suppress(Exception):
+                    _record_answer(result)
+                return result
 
-        @functools.wraps(proxy_result)
-        def proxy_result_and_record(self: Any) -> Any:
-            result = proxy_result(self)
-            with contextlib.suppress(Exception):
-                _record_answer(result)
-            return result
+            return shape_and_record
 
-        _patch(Answer, "proxy_result", proxy_result_and_record)
+        for name in ("proxy_result", "http_api_result"):
+            _patch(Answer, name, recording(Answer.__dict__[name]))
 
 
 def _record_answer(result: Any) -> None:

@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from speke_keyprovider import call_budget, speke_http, trust
 from speke_keyprovider.errors import BackendUnavailable, ConfigurationError, Reason, SpekeError
-from speke_keyprovider.rest_routes import Answer, RestRoutes
+from speke_keyprovider.lambda_proxy import Answer, RestRoutes
 from speke_keyprovider.runtime import get_runtime
 from speke_keyprovider.settings import ObservabilitySettings
 

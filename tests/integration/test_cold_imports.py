@@ -70,3 +70,29 @@ def test_the_import_loads_only_what_the_first_request_needs(handler_env):
     assert _hits(loaded["import"], NEVER_AT_IMPORT) == []
     assert loaded["status"] == 200
     assert _hits(loaded["answer"], NEVER_FOR_A_CLEAR_ANSWER) == []
+
+
+DELIVERY_CHILD = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import app
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_key_delivery_import_has_no_resolver_and_no_boto3(handler_env):
+    """Key delivery needs PyJWT and cryptography for its first request (every request carries a token), but
+    not Powertools' resolvers or boto3 (an AWS key home loads it at first use)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "layers" / "speke_keyprovider"), env.get("PYTHONPATH", "")])
+    out = subprocess.run(
+        [sys.executable, "-c", DELIVERY_CHILD, str(REPO / "functions" / "key_delivery")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "speke_keyprovider.delivery.endpoint" in loaded
+    assert _hits(loaded, ("aws_lambda_powertools.event_handler", "asyncio", "boto3", "aws_xray_sdk")) == []

@@ -174,7 +174,7 @@ SAMPLE_ANSWER = """
 SAMPLE_ROUTE_ANSWER = """
     import uuid
     from speke_keyprovider.key_derivation import derive_cek
-    from speke_keyprovider.rest_routes import Answer
+    from speke_keyprovider.lambda_proxy import Answer
 
     def test_answer():
         cek = derive_cek(b"0123456789abcdef0123456789abcdef", "channel-1", uuid.UUID(int=7))
@@ -182,7 +182,11 @@ SAMPLE_ROUTE_ANSWER = """
 """
 
 
-@pytest.mark.parametrize("sample", [SAMPLE_ANSWER, SAMPLE_ROUTE_ANSWER], ids=["resolver", "rest-routes"])
+SAMPLES = [SAMPLE_ANSWER, SAMPLE_ROUTE_ANSWER, SAMPLE_ROUTE_ANSWER.replace(".proxy_result()", ".http_api_result()")]
+SAMPLE_IDS = ["resolver", "rest-proxy-answer", "http-api-answer"]
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
 @pytest.mark.parametrize(
     ("status", "body", "header", "where"),
     [
@@ -197,7 +201,7 @@ def test_response_headers_and_error_bodies_are_scanned(tmp_path, sample, status,
     assert "LEAK: CEK #" in result.stdout and where in result.stdout
 
 
-@pytest.mark.parametrize("sample", [SAMPLE_ANSWER, SAMPLE_ROUTE_ANSWER], ids=["resolver", "rest-routes"])
+@pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
 def test_a_clean_answer_passes(tmp_path, sample):
     result = _session(tmp_path, sample % (200, '"ok"', '"none"'))
     assert result.returncode == 0, result.stdout + result.stderr
