@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
-import time
 import uuid
 
 from speke_keyprovider.key_derivation import derive_cek
@@ -22,6 +18,7 @@ from tests import leakcheck
 from tests.conftest import MASTER_KEY, REPO
 from tests.delivery_support import b64url, token, trust_jwks
 from tests.fuzz.fuzz_support import find_leak
+from tests.tracing_support import run_traced
 
 TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272794;Parent=53995c3f42cd8ad9;Sampled=1"
 CONTENT_ID = "traced-delivery"
@@ -57,42 +54,22 @@ def test_no_segment_carries_a_served_key_or_a_token(tmp_path):
         ("POST", f"/clearkey/{CONTENT_ID}", tok, licence_request),
         ("GET", f"/keys/{CONTENT_ID}/{KIDS[1]}", "not-a-token", None),  # a refusal is traced too
     ]
-    daemon = leakcheck.XRayDaemonStandIn()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "_X_AMZN", "KEY_"))}
-    env.update(
+    child, datagrams = run_traced(
+        ["-c", CHILD, str(REPO), json.dumps(calls)],
         {
-            "LAMBDA_TASK_ROOT": str(REPO),
-            "AWS_LAMBDA_FUNCTION_NAME": "speke-traced-delivery",
-            "AWS_REGION": "us-east-1",
-            "_X_AMZN_TRACE_ID": TRACE_ID,
-            "AWS_XRAY_DAEMON_ADDRESS": daemon.address,
-            "XRAY_TRACING": "true",
             "KEY_SOURCE": "file",
             "MASTER_KEY_FILE": str(tmp_path / "master.key"),
             "KEY_DELIVERY": "aes128+clearkey",
             "KEY_DELIVERY_URL": "https://delivery.example.test",
             "KEY_DELIVERY_JWKS": trust_jwks("ES256"),
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
+        },
+        function_name="speke-traced-delivery",
+        trace_id=TRACE_ID,
+        segments=len(calls),
+        cwd=REPO,
     )
-    try:
-        child = subprocess.run(  # noqa: S603 - our interpreter, our script
-            [sys.executable, "-c", CHILD, str(REPO), json.dumps(calls)],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert child.returncode == 0, child.stderr[-2000:]
-        answers = json.loads(child.stdout.strip().splitlines()[-1])
-        deadline = time.monotonic() + 30
-        while len(daemon.received()) < len(calls) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        datagrams = daemon.received()
-    finally:
-        daemon.close()
+    assert child.returncode == 0, child.stderr[-2000:]
+    answers = json.loads(child.stdout.strip().splitlines()[-1])
 
     ceks = [derive_cek(MASTER_KEY, CONTENT_ID, kid) for kid in KIDS]
     for secret in ceks:

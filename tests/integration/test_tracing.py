@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
-import time
 import uuid
 
 import pytest
@@ -23,9 +19,9 @@ from tests import cpixdocs as d
 from tests import leakcheck
 from tests.conftest import MASTER_KEY, REPO
 from tests.fuzz.fuzz_support import find_leak
+from tests.tracing_support import run_traced
 
 TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-WAIT = 30.0
 
 
 def _requests(cert_der: bytes) -> list[tuple[str, bytes, int, str, list[uuid.UUID]]]:
@@ -65,45 +61,16 @@ def traced(tmp_path_factory, delivery_cert_der):
         path = tmp / f"request-{n}.xml"
         path.write_bytes(body)
         paths.append(str(path))
-    daemon = leakcheck.XRayDaemonStandIn()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "_X_AMZN"))}
-    env.update(
-        {
-            "LAMBDA_TASK_ROOT": str(REPO),
-            "AWS_LAMBDA_FUNCTION_NAME": "speke-traced",
-            "AWS_REGION": "us-east-1",
-            "_X_AMZN_TRACE_ID": TRACE_ID,
-            "AWS_XRAY_DAEMON_ADDRESS": daemon.address,
-            "XRAY_TRACING": "true",
-            "KEY_SOURCE": "file",
-            "MASTER_KEY_FILE": str(tmp / "master.key"),
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
+    child, datagrams = run_traced(
+        [str(REPO / "tests" / "integration" / "traced_invoke.py"), "--keys", str(tmp / "keys"), *paths],
+        {"KEY_SOURCE": "file", "MASTER_KEY_FILE": str(tmp / "master.key")},
+        function_name="speke-traced",
+        trace_id=TRACE_ID,
+        segments=len(requests),
+        cwd=REPO,
     )
-    try:
-        child = subprocess.run(  # noqa: S603 - our interpreter and script
-            [
-                sys.executable,
-                str(REPO / "tests" / "integration" / "traced_invoke.py"),
-                "--keys",
-                str(tmp / "keys"),
-                *paths,
-            ],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert child.returncode == 0, child.stderr[-2000:]
-        answers = json.loads(child.stderr.strip().splitlines()[-1])
-        deadline = time.monotonic() + WAIT
-        while len(daemon.received()) < len(requests) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        datagrams = daemon.received()
-    finally:
-        daemon.close()
+    assert child.returncode == 0, child.stderr[-2000:]
+    answers = json.loads(child.stderr.strip().splitlines()[-1])
     generated = [bytes.fromhex(line) for line in (tmp / "keys").read_text().split()]
     ceks = [derive_cek(MASTER_KEY, cid, kid) for _, _, _, cid, kids in requests for kid in kids]
     secrets = [*ceks, *generated, MASTER_KEY]
