@@ -4,7 +4,9 @@ child process for a whole session, one JSON case in and one JSON result out per 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import tempfile
 import threading
 from typing import Any
 
@@ -17,10 +19,13 @@ class DriverError(RuntimeError):
 
 class Browser:
     def __init__(self, toolchain: Toolchain) -> None:
+        # Chromium writes its profile, crash reports, dconf and PulseAudio state under HOME: a directory of
+        # its own, removed on close, never the checkout (those files were once committed by accident).
+        self.home = tempfile.mkdtemp(prefix="speke-browser-home-")
         self.proc = subprocess.Popen(  # noqa: S603 - our own driver script
             [toolchain.node, str(NODE_DIR / "play.mjs")],
             cwd=NODE_DIR,
-            env={"PATH": "/usr/bin:/bin", "CHROMIUM": toolchain.chromium, "HOME": str(NODE_DIR)},
+            env={"PATH": "/usr/bin:/bin", "CHROMIUM": toolchain.chromium, "HOME": self.home},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -65,3 +70,4 @@ class Browser:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+        shutil.rmtree(self.home, ignore_errors=True)
