@@ -106,14 +106,15 @@ def not_found(event: Mapping[str, Any]) -> Answer:
 
 def answer(event: Mapping[str, Any]) -> Answer:
     """The one place that maps errors to HTTP: a route's answer, or the refusal its exception stands for."""
+    request_headers = event.get("headers")
     try:
         return routes.find(event)(event)
     except SpekeError as error:
-        return refuse(error, event.get("headers"))
+        return refuse(error, request_headers)
     except ConfigurationError as error:
-        return misconfigured(error, event.get("headers"))
+        return misconfigured(error, request_headers)
     except Exception as error:  # anything unexpected is a generic 500, never its text
-        return unexpected(error, event.get("headers"))
+        return unexpected(error, request_headers)
 
 
 def refuse(error: SpekeError, request_headers: object) -> Answer:

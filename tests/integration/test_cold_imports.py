@@ -45,9 +45,15 @@ print(json.dumps({"import": loaded_at_import, "answer": sorted(sys.modules), "st
 """
 
 
-def _loaded() -> dict:
-    env = dict(os.environ)  # the handler_env fixture's: file key home
+def _child_env() -> dict[str, str]:
+    """This process's environment (the handler_env fixture's: file key home), the layer on the path."""
+    env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "layers" / "speke_keyprovider"), env.get("PYTHONPATH", "")])
+    return env
+
+
+def _loaded() -> dict:
+    env = _child_env()
     event = rest_event(d.document())
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(HANDLER_PATH.parent), json.dumps(event)],
@@ -83,8 +89,7 @@ print(json.dumps(sorted(sys.modules)))
 def test_the_key_delivery_import_has_no_resolver_and_no_boto3(handler_env):
     """Key delivery needs PyJWT and cryptography for its first request (every request carries a token), but
     not Powertools' resolvers or boto3 (an AWS key home loads it at first use)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "layers" / "speke_keyprovider"), env.get("PYTHONPATH", "")])
+    env = _child_env()
     out = subprocess.run(
         [sys.executable, "-c", DELIVERY_CHILD, str(REPO / "functions" / "key_delivery")],
         env=env,

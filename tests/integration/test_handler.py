@@ -193,10 +193,6 @@ def test_hostile_input_is_refused_without_key_material(invoke, name):
     assert b"Traceback" not in body and b"Error(" not in body
 
 
-def _with(event: dict, **fields) -> dict:
-    return {**event, **fields}
-
-
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -212,7 +208,7 @@ def _with(event: dict, **fields) -> dict:
     ids=["base-path-mapping", "path-only", "trailing-slash", "case", "PUT", "no-method", "resource-not-text"],
 )
 def test_routing_is_on_method_and_resource(invoke, change, expected):
-    event = _with(rest_event(d.document()), **change)
+    event = {**rest_event(d.document()), **change}
     if event.get("resource") is None:
         event.pop("resource")
     status, headers, body = invoke(event)

@@ -30,31 +30,19 @@ class Answer:
         self.body = body  # bytes: sent base64-encoded, flagged isBase64Encoded
         self.headers = headers
 
-    def _body(self) -> tuple[str, bool]:
-        if isinstance(self.body, bytes):
-            return base64.b64encode(self.body).decode("ascii"), True
-        return self.body, False
+    def _result(self, **shape: Any) -> dict[str, Any]:
+        body, binary = (
+            (base64.b64encode(self.body).decode("ascii"), True) if isinstance(self.body, bytes) else (self.body, False)
+        )
+        return {"statusCode": self.status, "body": body, "isBase64Encoded": binary, **shape}
 
     def proxy_result(self) -> dict[str, Any]:
         """The REST proxy integration's shape."""
-        body, is_base64 = self._body()
-        return {
-            "statusCode": self.status,
-            "body": body,
-            "isBase64Encoded": is_base64,
-            "multiValueHeaders": {name: [value] for name, value in self.headers.items()},
-        }
+        return self._result(multiValueHeaders={name: [value] for name, value in self.headers.items()})
 
     def http_api_result(self) -> dict[str, Any]:
         """The HTTP API payload format 2.0 shape."""
-        body, is_base64 = self._body()
-        return {
-            "statusCode": self.status,
-            "body": body,
-            "isBase64Encoded": is_base64,
-            "headers": dict(self.headers),
-            "cookies": [],
-        }
+        return self._result(headers=dict(self.headers), cookies=[])
 
 
 class RestRoutes:

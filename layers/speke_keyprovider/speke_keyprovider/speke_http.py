@@ -17,7 +17,7 @@ from .errors import BadRequest, RequestTooLarge, UnsupportedMediaType
 XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 
 
-def header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+def header(headers: object, name: str) -> str | None:
     """A header's value, the name matched case-insensitively; ``None`` when absent, or when the event's
     headers are not a mapping at all (API Gateway never sends that; a hand-made event may)."""
     if not headers or not isinstance(headers, Mapping):
@@ -88,7 +88,7 @@ def error_headers(retry_after: int | None = None, *, request_headers: object = N
     request that forgot it) gets v1's ``Speke-User-Agent`` and no version header; any other value gets
     ``X-Speke-User-Agent`` and no version header (nothing is echoed that this provider does not speak).
     ``request_headers`` is read defensively (any shape), so building a refusal never fails."""
-    version = header(request_headers, "X-Speke-Version") if isinstance(request_headers, Mapping) else None
+    version = header(request_headers, "X-Speke-Version")
     headers = {"Content-Type": "text/plain; charset=utf-8"}
     if version is None:
         headers["Speke-User-Agent"] = USER_AGENT
